@@ -1,0 +1,116 @@
+"""Safe checkpoint loading for mmengine 0.10.7 on torch >= 2.6.
+
+torch >= 2.6 defaults ``torch.load`` to ``weights_only=True``. mmengine 0.10.7 calls
+``torch.load`` without the argument and its training checkpoints pickle a few non-tensor
+types (``HistoryBuffer`` of the message hub, numpy arrays and scalars), so ``resume`` and
+``load_from`` fail with ``UnpicklingError: Weights only load failed``.
+
+Instead of disabling the safety check (``weights_only=False`` or the
+``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` environment variable, which would execute arbitrary
+pickled code), we:
+
+* extend torch's weights-only allow-list with exactly the types mmengine stores
+  (:data:`MMENGINE_CHECKPOINT_GLOBALS`). ``HistoryBuffer`` pickles its statistics methods as
+  ``getattr(HistoryBuffer, 'mean')``; ``builtins.getattr`` itself would allow escaping the
+  sandbox, so the pickled name is bound to :func:`_history_buffer_getattr`, which only
+  returns HistoryBuffer's statistics methods;
+* replace mmengine's local-file checkpoint loader with :func:`load_checkpoint_file`, which
+  loads ``.safetensors`` files without pickle at all and every other file with
+  ``weights_only=True``.
+
+Both happen once, on ``import fgclip2_mm`` (see :func:`register_checkpoint_support`), so a
+``custom_imports`` entry or a ``fgclip2_mm.X`` type in any config is enough.
+"""
+import os
+import pickle
+from typing import Callable, Dict, List, Optional, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.logging import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+
+SafeGlobal = Union[Callable, Tuple[Callable, str]]
+
+_HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
+_NUMPY_DTYPES = ('bool', 'uint8', 'int8', 'int16', 'int32', 'int64', 'float16', 'float32',
+                 'float64')
+
+
+def _history_buffer_getattr(obj: object, name: str) -> Callable:
+    """Stand-in for ``builtins.getattr`` during weights-only unpickling.
+
+    Only resolves ``HistoryBuffer.<statistics method>``; anything else is refused.
+    """
+    allowed = set(_HISTORY_BUFFER_STATISTICS) | set(HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and name in allowed:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'refusing getattr({obj!r}, {name!r}) while loading a checkpoint: only '
+        f'HistoryBuffer statistics methods {sorted(allowed)} are allowed')
+
+
+def _numpy_globals() -> List[SafeGlobal]:
+    multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
+    module = multiarray.__name__
+    safe: List[SafeGlobal] = [
+        np.ndarray,
+        np.dtype,
+        (multiarray._reconstruct, f'{module}._reconstruct'),
+        (multiarray.scalar, f'{module}.scalar'),
+    ]
+    safe += [type(np.dtype(name)) for name in _NUMPY_DTYPES]
+    return safe
+
+
+def mmengine_checkpoint_globals() -> List[SafeGlobal]:
+    """The allow-list: every non-tensor type an mmengine 0.10 training checkpoint holds."""
+    return [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr')] + _numpy_globals()
+
+
+def load_checkpoint_file(filename: str,
+                         map_location: Optional[Union[str, torch.device]] = None) -> Dict:
+    """Load a checkpoint without executing arbitrary pickled code.
+
+    Args:
+        filename (str): ``*.safetensors`` (released/converted weights: no pickle at all) or
+            a torch checkpoint written by mmengine (loaded with ``weights_only=True`` and the
+            allow-list of :func:`mmengine_checkpoint_globals`).
+        map_location (str | torch.device, optional): Same as :func:`torch.load`.
+
+    Returns:
+        dict: The checkpoint (for safetensors: the flat state dict).
+    """
+    if not os.path.isfile(filename):
+        raise FileNotFoundError(f'checkpoint file not found: {filename}')
+    if filename.endswith('.safetensors'):
+        from safetensors.torch import load_file
+        device = 'cpu' if map_location is None or callable(map_location) else map_location
+        return load_file(filename, device=str(device))
+    try:
+        return torch.load(filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise pickle.UnpicklingError(
+            f'{filename} holds objects outside the weights-only allow-list of fgclip2_mm. '
+            'If you trust the file, extend the list with '
+            'torch.serialization.add_safe_globals([...]) naming the type reported below; '
+            f'never load untrusted checkpoints with weights_only=False.\n{err}') from err
+
+
+def load_from_local(filename: str, map_location=None) -> Dict:
+    """mmengine ``CheckpointLoader`` backend for local paths (the name keeps mmengine's log
+    line "Loads checkpoint by local backend")."""
+    return load_checkpoint_file(os.path.expanduser(filename), map_location)
+
+
+_registered = False
+
+
+def register_checkpoint_support() -> None:
+    """Register the allow-list and the local loader with torch and mmengine (idempotent)."""
+    global _registered
+    if _registered:
+        return
+    torch.serialization.add_safe_globals(mmengine_checkpoint_globals())
+    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
+    _registered = True

@@ -1,0 +1,1 @@
+"""Datasets-agnostic metrics (retrieval, box classification, FG-OVD) live here."""

@@ -1,0 +1,45 @@
+"""Quick-start stage 0: generate (or reuse) the synthetic world and draw previews."""
+import json
+import os.path as osp
+import time
+from typing import Callable
+
+from ..datasets.synthetic import generate_world
+from ..visualization import write_world_gallery
+
+
+def _matching_world(config, meta_path: str) -> bool:
+    if config.regenerate or not osp.isfile(meta_path):
+        return False
+    with open(meta_path, encoding='utf-8') as f:
+        meta = json.load(f)
+    return (meta.get('seed') == config.seed and meta.get('num_train') == config.num_train
+            and meta.get('num_val') == config.num_val)
+
+
+def run(config, log: Callable[[str], None]) -> dict:
+    """Generate the world unless a matching one exists, then write the preview pictures."""
+    meta_path = osp.join(config.data_root, 'world_meta.json')
+    t0 = time.time()
+    if _matching_world(config, meta_path):
+        log(f'reusing the world in {config.data_root} (pass --regenerate to rebuild)')
+        reused = True
+    else:
+        generate_world(config.data_root, seed=config.seed, num_train=config.num_train,
+                       num_val=config.num_val, workers=config.workers,
+                       overwrite=osp.isfile(meta_path))
+        reused = False
+    with open(meta_path, encoding='utf-8') as f:
+        meta = json.load(f)
+    pictures = write_world_gallery(config.data_root, config.work_dir, split='val')
+    log(f'world previews: {pictures["contact_sheet"]}, {pictures["gallery"]}')
+    return {
+        'status': 'ok',
+        'data_root': config.data_root,
+        'reused': reused,
+        'seconds': round(time.time() - t0, 1),
+        'num_train_images': meta.get('num_train'),
+        'num_val_images': meta.get('num_val'),
+        'num_categories': len(meta.get('categories', [])),
+        'pictures': pictures,
+    }

@@ -1,0 +1,58 @@
+"""Evaluate a checkpoint with an mmengine Runner.
+
+Example::
+
+    python tools/test.py configs/eval/CONFIG.py work_dirs/x/epoch_6.pth
+    python tools/test.py CONFIG qihoo360-fg-clip2-base/model.safetensors   # converted weights
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+import fgclip2_mm  # noqa: F401  (safe checkpoint loading on torch >= 2.6, registries)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Evaluate an fgclip2_mm model')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', nargs='?', default=None,
+                        help='checkpoint (.pth from training or .safetensors weights)')
+    parser.add_argument('--work-dir', help='directory for logs and metrics')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, e.g. test_dataloader.batch_size=8')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    for path in (args.config, args.checkpoint):
+        if path is not None and not osp.isfile(path):
+            parser.exit(2, f'{parser.prog}: error: file not found: {path}\n')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.checkpoint is not None:
+        cfg.load_from = args.checkpoint
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
