@@ -10,32 +10,19 @@ import argparse
 import sys
 
 from fgclip2_mm.quickstart import SECTIONS, QuickstartConfig, run_quickstart
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports bad arguments in one line, without the usage block."""
-
-    def error(self, message):
-        self.exit(2, f'{self.prog}: error: {message}\n')
-
-
-def non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f'must be >= 0, got {value}')
-    return value
+from fgclip2_mm.utils.cli import OneLineArgumentParser, non_negative_int
 
 
 def main(argv=None) -> int:
-    parser = OneLineParser(description=__doc__,
+    parser = OneLineArgumentParser(description=__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--work-dir', default='work_dirs/quickstart')
     parser.add_argument('--data-root', default='data/synthetic',
                         help='where the synthetic world is generated or reused')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--num-train', type=non_negative, default=750)
-    parser.add_argument('--num-val', type=non_negative, default=250)
-    parser.add_argument('--workers', type=non_negative, default=None,
+    parser.add_argument('--num-train', type=non_negative_int, default=750)
+    parser.add_argument('--num-val', type=non_negative_int, default=250)
+    parser.add_argument('--workers', type=non_negative_int, default=None,
                         help='processes for world generation (default: up to 2)')
     parser.add_argument('--regenerate', action='store_true',
                         help='rebuild the world even if a matching one exists')

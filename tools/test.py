@@ -15,10 +15,11 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import fgclip2_mm  # noqa: F401  (safe checkpoint loading on torch >= 2.6, registries)
+from fgclip2_mm.utils.cli import OneLineArgumentParser
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Evaluate an fgclip2_mm model')
+    parser = OneLineArgumentParser(description='Evaluate an fgclip2_mm model')
     parser.add_argument('config', help='config file path')
     parser.add_argument('checkpoint', nargs='?', default=None,
                         help='checkpoint (.pth from training or .safetensors weights)')
@@ -34,7 +35,7 @@ def parse_args(argv=None):
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     for path in (args.config, args.checkpoint):
         if path is not None and not osp.isfile(path):
-            parser.exit(2, f'{parser.prog}: error: file not found: {path}\n')
+            parser.error(f'file not found: {path}')
     return args
 
 

@@ -17,10 +17,11 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import fgclip2_mm  # noqa: F401  (safe checkpoint loading on torch >= 2.6, registries)
+from fgclip2_mm.utils.cli import OneLineArgumentParser
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Train an fgclip2_mm model')
+    parser = OneLineArgumentParser(description='Train an fgclip2_mm model')
     parser.add_argument('config', help='config file path')
     parser.add_argument('--work-dir', help='directory for logs and checkpoints')
     parser.add_argument(
@@ -38,7 +39,7 @@ def parse_args(argv=None):
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     if not osp.isfile(args.config):
-        parser.exit(2, f'{parser.prog}: error: config file not found: {args.config}\n')
+        parser.error(f'config file not found: {args.config}')
     return args
 
 

@@ -27,7 +27,7 @@ def run(config, log: Callable[[str], None]) -> dict:
     else:
         generate_world(config.data_root, seed=config.seed, num_train=config.num_train,
                        num_val=config.num_val, workers=config.workers,
-                       overwrite=osp.isfile(meta_path))
+                       overwrite=osp.isfile(meta_path), progress=lambda m: log(f'  world: {m}'))
         reused = False
     with open(meta_path, encoding='utf-8') as f:
         meta = json.load(f)

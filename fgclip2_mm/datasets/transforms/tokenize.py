@@ -1,0 +1,118 @@
+"""``FGCLIP2Tokenize``: caption fields -> token id tensors, in the dataloader workers."""
+import copy
+import os
+from typing import Dict, Mapping, Optional, Sequence, Tuple
+
+from ...registry import TRANSFORMS
+from ..tokenization import WALK_TYPES, FGCLIP2Tokenizer
+
+
+def _parse_keys(keys: Mapping[str, Sequence[str]]) -> Dict[str, Tuple[str, str]]:
+    if not isinstance(keys, Mapping) or not keys:
+        raise ValueError('keys must be a non-empty dict {source_key: (target_key, walk_type)}, '
+                         f'got {keys!r}')
+    parsed = {}
+    for src, spec in keys.items():
+        if isinstance(spec, str) or not isinstance(spec, Sequence) or len(spec) != 2:
+            raise ValueError(f'keys[{src!r}] must be a (target_key, walk_type) pair, '
+                             f'got {spec!r}')
+        dst, walk_type = spec
+        if walk_type not in WALK_TYPES:
+            raise ValueError(f'keys[{src!r}]: walk_type must be one of {WALK_TYPES}, '
+                             f'got {walk_type!r}')
+        parsed[str(src)] = (str(dst), walk_type)
+    return parsed
+
+
+@TRANSFORMS.register_module()
+class FGCLIP2Tokenize:
+    """Tokenise caption fields of ``results`` into int64 id tensors.
+
+    Tokenisation happens here, in the dataloader workers, never in the model's ``forward``.
+    The HF tokenizer is built lazily, once per process: it is not pickled when the pipeline
+    is sent to the workers (``__getstate__`` drops it), and a tokenizer built in a parent
+    process is rebuilt after a fork (tracked by pid).
+
+    Values: a ``str`` becomes a tensor of shape (L,); a list of strings (region texts,
+    hard negatives) becomes (K, L), with (0, L) for an empty list. L is 64 for the
+    ``short``/``box`` walks and 196 for ``long`` (see :class:`FGCLIP2Tokenizer`).
+
+    Example::
+
+        dict(type='fgclip2_mm.FGCLIP2Tokenize',
+             tokenizer=dict(folder='checkpoints/fg-clip2-base'),
+             keys=dict(short_caption=('text_short', 'short'),
+                       caption=('text_long', 'long')))
+
+    Args:
+        tokenizer (dict): Keyword arguments of :class:`FGCLIP2Tokenizer` (``folder`` is
+            required; a ``type`` key, if any, must name ``FGCLIP2Tokenizer``).
+        keys (dict): ``{source_key: (target_key, walk_type)}``.
+        allow_missing (bool): Skip source keys absent from ``results`` (or set to None)
+            instead of raising ``KeyError``. Defaults to False.
+    """
+
+    def __init__(self,
+                 tokenizer: dict,
+                 keys: Mapping[str, Sequence[str]],
+                 allow_missing: bool = False) -> None:
+        if not isinstance(tokenizer, Mapping) or 'folder' not in tokenizer:
+            raise ValueError(f'tokenizer must be a dict with a "folder" key, got {tokenizer!r}')
+        if not os.path.isdir(os.path.expanduser(str(tokenizer['folder']))):
+            raise FileNotFoundError(f'FGCLIP2Tokenize: tokenizer folder not found: '
+                                    f'{tokenizer["folder"]!r}')
+        cfg = copy.deepcopy(dict(tokenizer))
+        tok_type = cfg.pop('type', 'FGCLIP2Tokenizer')
+        if tok_type not in ('FGCLIP2Tokenizer', 'fgclip2_mm.FGCLIP2Tokenizer', FGCLIP2Tokenizer):
+            raise ValueError(f'tokenizer type must be FGCLIP2Tokenizer, got {tok_type!r}')
+        self.tokenizer_cfg = cfg
+        self.keys = _parse_keys(keys)
+        self.allow_missing = bool(allow_missing)
+        self._tokenizer: Optional[FGCLIP2Tokenizer] = None
+        self._pid: Optional[int] = None
+
+    @property
+    def tokenizer(self) -> FGCLIP2Tokenizer:
+        """FGCLIP2Tokenizer: The tokenizer of this process (built on first use)."""
+        if self._tokenizer is None or self._pid != os.getpid():
+            self._tokenizer = FGCLIP2Tokenizer(**self.tokenizer_cfg)
+            self._pid = os.getpid()
+        return self._tokenizer
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state['_tokenizer'] = None
+        state['_pid'] = None
+        return state
+
+    def transform(self, results: dict) -> dict:
+        """Tokenise the configured keys.
+
+        Args:
+            results (dict): Result dict holding the caption fields.
+
+        Returns:
+            dict: The same dict with one int64 tensor per target key.
+        """
+        for src, (dst, walk_type) in self.keys.items():
+            value = results.get(src)
+            if value is None:
+                if self.allow_missing:
+                    continue
+                raise KeyError(f'FGCLIP2Tokenize: results has no text under {src!r} '
+                               f'(keys: {sorted(results)})')
+            if isinstance(value, str):
+                results[dst] = self.tokenizer(value, walk_type)[0]
+            elif isinstance(value, (list, tuple)):
+                results[dst] = self.tokenizer(list(value), walk_type)
+            else:
+                raise TypeError(f'FGCLIP2Tokenize: results[{src!r}] must be a str or a list '
+                                f'of str, got {type(value).__name__}')
+        return results
+
+    def __call__(self, results: dict) -> dict:
+        return self.transform(results)
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(tokenizer={self.tokenizer_cfg}, keys={self.keys}, '
+                f'allow_missing={self.allow_missing})')

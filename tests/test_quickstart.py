@@ -1,0 +1,38 @@
+"""The quick start on a small world: summary sections, pictures, world reuse and CLI errors."""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+from fgclip2_mm.quickstart import SECTIONS, QuickstartConfig, run_quickstart
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def test_quickstart_writes_summary_and_pictures(tmp_path):
+    config = QuickstartConfig(work_dir=str(tmp_path / 'qs'), data_root=str(tmp_path / 'world'),
+                              num_train=12, num_val=8, workers=1, sections=[])
+    summary = run_quickstart(config)
+    on_disk = json.loads((tmp_path / 'qs' / 'summary.json').read_text(encoding='utf-8'))
+    assert on_disk == json.loads(json.dumps(summary, ensure_ascii=False))
+    for name in SECTIONS:
+        assert name in on_disk, f'summary.json lacks the {name} section'
+    world = on_disk['world']
+    assert world['status'] == 'ok' and not world['reused']
+    assert world['num_train_images'] == 12 and world['num_val_images'] == 8
+    for path in world['pictures'].values():
+        assert osp.getsize(path) > 1000
+    html = open(world['pictures']['gallery'], encoding='utf-8').read()
+    assert any('\u4e00' <= ch <= '\u9fff' for ch in html), 'gallery shows no Chinese text'
+
+    again = run_quickstart(config)
+    assert again['world']['reused']
+
+
+def test_quickstart_cli_rejects_bad_arguments_in_one_line():
+    for args in (['--num-train', '-3'], ['--sections', 'pretrain,bogus'], ['--seed', 'x']):
+        proc = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'quickstart.py'), *args],
+                              capture_output=True, text=True, cwd=ROOT)
+        assert proc.returncode == 2, args
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        assert 'Traceback' not in proc.stderr
