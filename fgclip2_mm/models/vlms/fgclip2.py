@@ -1,0 +1,271 @@
+"""FG-CLIP 2 as an mmengine ``BaseModel``."""
+import copy
+import math
+from typing import Dict, List, Optional, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+from mmengine.structures import BaseDataElement
+from torch import nn
+
+from fgclip2_mm.registry import MODELS
+from fgclip2_mm.utils.build import build_owned
+from ..utils.arch_zoo import get_arch
+from ..utils.region_features import (boxes_to_grid, normalized_boxes_to_grid, pad_boxes,
+                                     roi_align_1x1)
+
+MODES = ('tensor', 'loss', 'predict')
+IMAGE_KEYS = ('pixel_values', 'pixel_attention_mask', 'spatial_shapes')
+# inputs key -> (walk, output key) for the text families the model encodes.
+TEXT_INPUTS = {
+    'input_ids': ('short', 'text_embeds'),
+    'long_input_ids': ('long', 'long_text_embeds'),
+    'box_input_ids': ('box', 'box_text_embeds'),
+    'hardneg_input_ids': ('box', 'hardneg_text_embeds')
+}
+REGION_LOG_SCALE = math.log(100.0)  # 4.6052, the reference's init of both extra scales
+
+
+@MODELS.register_module()
+class FGCLIP2(BaseModel):
+    """FG-CLIP 2 dual encoder (arXiv 2510.10921) with the official inference surface.
+
+    Call graph::
+
+        forward(inputs, data_samples, mode)
+          'tensor'  -> extract_feat(inputs) -> dict of embeddings
+          'loss'    -> extract_feat(inputs) -> each module of ``losses``(feats, data_samples)
+          'predict' -> extract_feat(inputs) -> embeddings stored in the data samples
+        extract_feat: vision_backbone.forward_tokens -> head / dense_head (+ roi_align_1x1)
+                      text_encoder(ids, walk) for every text family present
+
+    ``inputs`` (a dict, as produced by the data preprocessor) may hold: ``pixel_values``
+    (B, N, 3*p*p), ``pixel_attention_mask`` (B, N), ``spatial_shapes`` (B, 2) -> output
+    ``image_embeds`` (B, D); ``input_ids`` (short walk; with the optional
+    ``attention_mask``, see :class:`FGCLIP2TextEncoder`) -> ``text_embeds``;
+    ``long_input_ids`` (long walk) -> ``long_text_embeds``; ``box_input_ids`` (box walk)
+    -> ``box_text_embeds``; ``hardneg_input_ids`` (box walk, any leading shape such as
+    (B, K, 11, L)) -> ``hardneg_text_embeds``; ``region_boxes`` (B, K, 4) xyxy normalised
+    to [0, 1] -> ``region_features`` (B, K, D) (RoIAlign on the dense features). The
+    logit parameters are passed to the losses as ``logit_scale``, ``logit_bias``,
+    ``logit_scale_region``, ``logit_scale_hardneg``. Embeddings are not normalised.
+
+    Args:
+        arch (str | dict): Default size for towers built from ``None`` configs.
+            Defaults to ``'base'``.
+        vision_backbone (dict, optional): Config of the vision tower. Defaults to
+            ``dict(type='FGCLIP2VisionTransformer', arch=arch)``.
+        text_encoder (dict, optional): Config of the text tower. Defaults to
+            ``dict(type='FGCLIP2TextEncoder', arch=arch)``.
+        losses (dict, optional): ``{name: loss config}``; each built loss is called as
+            ``loss(feats, data_samples)`` and returns a dict of ``loss_*`` tensors.
+            Defaults to None (``'loss'`` mode then raises).
+        logit_scale_init (float): Initial log-scale t (SigLIP: ln 10). Defaults to ln 10.
+        logit_bias_init (float): Initial bias b (SigLIP: -10). Defaults to -10.
+        region_logit_scale_init (float): Initial ``logit_scale_region`` and
+            ``logit_scale_hardneg`` (ln 100). Defaults to 4.6052.
+        data_preprocessor (dict | nn.Module, optional): Data preprocessor (config).
+            Defaults to ``dict(type='FGCLIP2DataPreprocessor')``.
+        init_cfg (dict, optional): mmengine init config. Defaults to None.
+    """
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'base',
+                 vision_backbone: Optional[dict] = None,
+                 text_encoder: Optional[dict] = None,
+                 losses: Optional[dict] = None,
+                 logit_scale_init: float = math.log(10.0),
+                 logit_bias_init: float = -10.0,
+                 region_logit_scale_init: float = REGION_LOG_SCALE,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='FGCLIP2DataPreprocessor')
+        # Built here, in our scope: BaseModel would resolve a bare type in the host's scope.
+        super().__init__(
+            data_preprocessor=build_owned(data_preprocessor, MODELS),
+            init_cfg=copy.deepcopy(init_cfg))
+        if vision_backbone is None:
+            vision_backbone = dict(type='FGCLIP2VisionTransformer', arch=get_arch(arch)['vision'])
+        if text_encoder is None:
+            text_encoder = dict(type='FGCLIP2TextEncoder', arch=get_arch(arch)['text'])
+        self.vision_backbone = build_owned(vision_backbone, MODELS)
+        self.text_encoder = build_owned(text_encoder, MODELS)
+        self.logit_scale = nn.Parameter(torch.full((1, ), float(logit_scale_init)))
+        self.logit_bias = nn.Parameter(torch.full((1, ), float(logit_bias_init)))
+        self.logit_scale_region = nn.Parameter(torch.tensor(float(region_logit_scale_init)))
+        self.logit_scale_hardneg = nn.Parameter(torch.tensor(float(region_logit_scale_init)))
+        if losses is not None and not isinstance(losses, dict):
+            raise ValueError(f'losses must be a dict of loss configs, got {type(losses)}')
+        self.losses = nn.ModuleDict({
+            name: build_owned(cfg, MODELS)
+            for name, cfg in (losses or {}).items()
+        })
+
+    def arch_dict(self) -> dict:
+        """The complete arch dict ``dict(vision=..., text=...)`` of the built towers."""
+        return copy.deepcopy(dict(vision=self.vision_backbone.arch, text=self.text_encoder.arch))
+
+    def init_from_siglip2(self) -> None:
+        """Derive the FG-CLIP 2 extras from SigLIP 2 weights (``--from_siglip2``): stretch
+        the text positions 64 -> 196, copy ``head`` into the box/long heads and the MAP head
+        into the dense head."""
+        self.text_encoder.init_long_pos_from_short()
+        self.text_encoder.init_walk_heads_from_head()
+        self.vision_backbone.init_dense_head_from_head()
+
+    # -------------------------------------------------------------- official inference API
+    def get_image_features(self,
+                           pixel_values: torch.Tensor,
+                           pixel_attention_mask: Optional[torch.Tensor] = None,
+                           spatial_shapes: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """MAP-head image embeddings (B, D), not normalised (inputs as in
+        :meth:`FGCLIP2VisionTransformer.forward_tokens`)."""
+        feats = self.vision_backbone.forward_tokens(pixel_values, pixel_attention_mask,
+                                                    spatial_shapes)
+        return self.vision_backbone.head(feats['tokens'], feats['key_mask'])
+
+    def get_text_features(self,
+                          input_ids: torch.Tensor,
+                          walk_type: str = 'short',
+                          attention_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Text embeddings (B, D) of ``walk_type`` (``'short'``, ``'box'``, ``'long'``);
+        see :class:`FGCLIP2TextEncoder` for lengths and the attention-mask caveat."""
+        return self.text_encoder(input_ids, walk_type, attention_mask)
+
+    def get_image_dense_feature(self,
+                                pixel_values: torch.Tensor,
+                                pixel_attention_mask: Optional[torch.Tensor] = None,
+                                spatial_shapes: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Dense features (B, N, D); only the first h*w rows of each image are meaningful
+        (row-major (h, w) grid)."""
+        feats = self.vision_backbone.forward_tokens(pixel_values, pixel_attention_mask,
+                                                    spatial_shapes)
+        return self.vision_backbone.dense_head.forward_dense(feats['tokens'], feats['key_mask'])
+
+    def get_image_region_features(self, pixel_values: torch.Tensor,
+                                  pixel_attention_mask: Optional[torch.Tensor],
+                                  spatial_shapes: torch.Tensor, image_sizes,
+                                  region_infos: List) -> List[torch.Tensor]:
+        """Region features as the official HF model: RoIAlign 1x1 (aligned, adaptive
+        sampling) on the dense features; not normalised.
+
+        Args:
+            pixel_values, pixel_attention_mask, spatial_shapes: As for
+                :meth:`get_image_features`.
+            image_sizes (Tensor | list): (B, 2) *original* image (height, width) in pixels.
+            region_infos (list[Tensor | list]): Per image, (K_i, 4) absolute-pixel boxes
+                ``x1, y1, x2, y2`` of the original image.
+
+        Returns:
+            list[Tensor]: Per image (K_i, D) fp32 features.
+        """
+        if len(region_infos) != pixel_values.shape[0]:
+            raise ValueError(f'region_infos has {len(region_infos)} entries for '
+                             f'{pixel_values.shape[0]} images')
+        dense = self.get_image_dense_feature(pixel_values, pixel_attention_mask, spatial_shapes)
+        boxes, counts = pad_boxes(region_infos, dense.device)
+        sizes = torch.as_tensor(image_sizes, device=dense.device).reshape(-1, 2)
+        grid = boxes_to_grid(boxes, sizes, spatial_shapes)
+        feats = roi_align_1x1(dense, spatial_shapes, grid)  # (B, K_max, D)
+        keep = torch.arange(boxes.shape[1])[None] < torch.tensor(counts)[:, None]
+        flat = feats.flatten(0, 1)[keep.flatten().nonzero()[:, 0].to(feats.device)]
+        return list(flat.split(counts))
+
+    def calibrated_logits(self, image_embeds: torch.Tensor,
+                          text_embeds: torch.Tensor) -> torch.Tensor:
+        """``exp(logit_scale) * cos(image, text) + logit_bias``, shape (B_img, B_txt);
+        ``sigmoid`` of it is the match probability."""
+        cos = F.normalize(image_embeds, dim=-1) @ F.normalize(text_embeds, dim=-1).t()
+        return cos * self.logit_scale.exp() + self.logit_bias
+
+    # ----------------------------------------------------------------- mmengine interface
+    def extract_feat(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """Encode every image / text family present in ``inputs`` (see class docstring).
+
+        The vision tower runs once; the pooled and dense heads share its tokens.
+        """
+        if not isinstance(inputs, dict):
+            raise ValueError(f'FGCLIP2 expects a dict of input tensors, got {type(inputs)}')
+        known = set(IMAGE_KEYS) | set(TEXT_INPUTS) | {'region_boxes', 'attention_mask'}
+        unknown = sorted(set(inputs) - known)
+        if unknown:
+            raise ValueError(f'unknown input keys {unknown}; expected some of {sorted(known)}')
+        feats = {}
+        if 'pixel_values' in inputs:
+            vis = self.vision_backbone.forward_tokens(inputs['pixel_values'],
+                                                      inputs.get('pixel_attention_mask'),
+                                                      inputs.get('spatial_shapes'))
+            feats['image_embeds'] = self.vision_backbone.head(vis['tokens'], vis['key_mask'])
+            if 'region_boxes' in inputs:
+                dense = self.vision_backbone.dense_head.forward_dense(
+                    vis['tokens'], vis['key_mask'])
+                grid = normalized_boxes_to_grid(inputs['region_boxes'].float(),
+                                                vis['spatial_shapes'])
+                feats['region_features'] = roi_align_1x1(dense, vis['spatial_shapes'], grid)
+        elif 'region_boxes' in inputs:
+            raise ValueError('region_boxes needs pixel_values')
+        for key, (walk, out_key) in TEXT_INPUTS.items():
+            if key in inputs:
+                mask = inputs.get('attention_mask') if key == 'input_ids' else None
+                feats[out_key] = self.text_encoder(inputs[key], walk, mask)
+        feats.update(
+            logit_scale=self.logit_scale,
+            logit_bias=self.logit_bias,
+            logit_scale_region=self.logit_scale_region,
+            logit_scale_hardneg=self.logit_scale_hardneg)
+        return feats
+
+    def forward(self,
+                inputs: Dict[str, torch.Tensor],
+                data_samples: Optional[list] = None,
+                mode: str = 'tensor'):
+        """mmengine entry point.
+
+        Args:
+            inputs (dict[str, Tensor]): See the class docstring.
+            data_samples (list, optional): Data samples of the batch.
+            mode (str): ``'tensor'`` (dict of embeddings), ``'loss'`` (dict of losses) or
+                ``'predict'`` (data samples carrying the embeddings).
+        """
+        if mode not in MODES:
+            raise ValueError(f'mode={mode!r} is not supported, expected one of {MODES}')
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        feats = self.extract_feat(inputs)
+        embeds = {k: v for k, v in feats.items() if not k.startswith('logit_')}
+        if mode == 'tensor':
+            return embeds
+        return self.predict_samples(embeds, data_samples)
+
+    def loss(self, inputs: Dict[str, torch.Tensor], data_samples: Optional[list] = None) -> dict:
+        """Sum of nothing: every term comes from the ``losses`` modules (dict of tensors)."""
+        if not self.losses:
+            raise ValueError('FGCLIP2 has no losses: set model.losses, a dict of loss '
+                             'configs, e.g. losses=dict(siglip=dict(type=...)), to train')
+        feats = self.extract_feat(inputs)
+        out = {}
+        for name, module in self.losses.items():
+            terms = module(feats, data_samples)
+            clash = sorted(set(terms) & set(out))
+            if clash:
+                raise ValueError(f'loss {name!r} returns keys {clash} already returned by '
+                                 'another loss')
+            out.update(terms)
+        return out
+
+    @staticmethod
+    def predict_samples(embeds: Dict[str, torch.Tensor], data_samples: Optional[list]) -> list:
+        """Store each sample's row of every embedding in its data sample (created when
+        ``data_samples`` is None)."""
+        num = max((v.shape[0] for v in embeds.values()), default=0)
+        if data_samples is None:
+            data_samples = [BaseDataElement() for _ in range(num)]
+        for key, value in embeds.items():
+            if value.shape[0] != len(data_samples):
+                raise ValueError(f'{key} has {value.shape[0]} rows for {len(data_samples)} '
+                                 'data samples')
+            for sample, row in zip(data_samples, value.detach().unbind(0)):
+                sample.set_field(row, key)
+        return data_samples
