@@ -1,11 +1,14 @@
 """Orchestration of the quick start.
 
-Every capability owns one section of ``summary.json`` (:data:`SECTIONS`). A stage is a
-function ``stage(config, summary) -> dict`` returning its section; sections whose stage
-does not exist yet are written as ``{"status": "not_built", "issue": N}`` so the file
-always says honestly what ran. The summary is rewritten after every stage, so a crash
+Every capability owns one section of ``summary.json`` (:data:`SECTIONS`) and one module
+``fgclip2_mm/quickstart/<section>_stage.py`` defining ``run(config, summary, log) -> dict``
+(``summary`` holds the sections finished so far, e.g. the pretrained checkpoint for the
+downstream stages). Sections whose module does not exist yet are written as
+``{"status": "not_built", "issue": N}`` so the file always says honestly what ran. The summary is rewritten after every stage, so a crash
 or interruption keeps the finished sections.
 """
+import importlib
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -18,7 +21,7 @@ from . import world_stage
 # Capability section -> issue that builds it.
 SECTIONS: Dict[str, int] = {'pretrain': 4, 'eval': 5, 'ov_det': 6, 'ov_seg': 7}
 
-StageFn = Callable[['QuickstartConfig', dict], dict]
+StageFn = Callable[['QuickstartConfig', dict, Callable[[str], None]], dict]
 
 
 @dataclass
@@ -52,9 +55,12 @@ class QuickstartConfig:
                              f'{list(SECTIONS)}')
 
 
-def _stage_registry() -> Dict[str, StageFn]:
-    """Stages that exist in this version of the package."""
-    return {}
+def _find_stage(name: str) -> Optional[StageFn]:
+    """The ``run`` function of ``<name>_stage.py``, or None while that stage is not built."""
+    module_name = f'{__package__}.{name}_stage'
+    if importlib.util.find_spec(module_name) is None:
+        return None
+    return importlib.import_module(module_name).run
 
 
 def _log(message: str) -> None:
@@ -81,14 +87,14 @@ def run_quickstart(config: QuickstartConfig) -> dict:
     summary['world'] = world_stage.run(config, log=_log)
     _write(summary_path, summary)
 
-    stages = _stage_registry()
     for name in config.sections:
-        if name not in stages:
+        stage = _find_stage(name)
+        if stage is None:
             _log(f'{name}: not built yet (issue {SECTIONS[name]}); section left as not_built')
             continue
         _log(f'{name}: starting')
         t0 = time.time()
-        section = stages[name](config, summary)
+        section = stage(config, summary, _log)
         section.setdefault('status', 'ok')
         section['seconds'] = round(time.time() - t0, 1)
         summary[name] = section
