@@ -29,7 +29,7 @@ stamp_value() {
 stack_imports() {
     "$PY" - <<'EOF' >/dev/null 2>&1
 import torch, mmengine, mmcv, mmcv.ops, mmdet, mmseg, transformers, tokenizers  # noqa
-import safetensors, pycocotools, shapely, ftfy, regex, pytest, fgclip2_mm  # noqa
+import safetensors, pycocotools, shapely, ftfy, regex, pytest, lvis, fgclip2_mm  # noqa
 assert mmcv.__version__ == '2.1.0'
 EOF
 }
@@ -74,6 +74,7 @@ fi
 
 say "installing mmdet, mmsegmentation and fgclip2_mm (editable)"
 pip_install -q "$TORCH_SPEC" -r requirements/mminstall.txt
+pip_install -q --no-deps -r requirements/lvis.txt
 pip_install -q --no-build-isolation --no-deps -e .
 
 say "checking the stack imports"
