@@ -3,7 +3,11 @@
 Example::
 
     python tools/test.py configs/eval/CONFIG.py work_dirs/x/epoch_6.pth
-    python tools/test.py CONFIG qihoo360-fg-clip2-base/model.safetensors   # converted weights
+    python tools/test.py CONFIG checkpoints/fgclip2_base_mm   # a checkpoint folder
+
+A checkpoint *folder* (ours or the official Hugging Face one) replaces the config's model by
+``FGCLIP2FromFolder`` (architecture and weights from the folder) and, when the config's
+``test_cfg.tokenizer`` is unset, the tokenizer is read from the folder too.
 """
 import argparse
 import os
@@ -22,7 +26,8 @@ def parse_args(argv=None):
     parser = OneLineArgumentParser(description='Evaluate an fgclip2_mm model')
     parser.add_argument('config', help='config file path')
     parser.add_argument('checkpoint', nargs='?', default=None,
-                        help='checkpoint (.pth from training or .safetensors weights)')
+                        help='checkpoint: a folder (ours or official), a .pth from training or '
+                        'a .safetensors file of our layout')
     parser.add_argument('--work-dir', help='directory for logs and metrics')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
@@ -33,10 +38,21 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
-    for path in (args.config, args.checkpoint):
-        if path is not None and not osp.isfile(path):
-            parser.error(f'file not found: {path}')
+    if not osp.isfile(args.config):
+        parser.error(f'file not found: {args.config}')
+    if args.checkpoint is not None and not osp.exists(args.checkpoint):
+        parser.error(f'checkpoint not found: {args.checkpoint}')
     return args
+
+
+def use_folder(cfg: Config, folder: str) -> None:
+    """Build the model from a checkpoint folder and default the tokenizer to it."""
+    cfg.model = dict(type='fgclip2_mm.FGCLIP2FromFolder', path=folder)
+    cfg.load_from = None
+    for loop in ('test_cfg', 'val_cfg'):
+        if isinstance(cfg.get(loop), dict) and 'tokenizer' in cfg[loop] \
+                and cfg[loop].tokenizer is None:
+            cfg[loop].tokenizer = folder
 
 
 def main(argv=None):
@@ -49,7 +65,9 @@ def main(argv=None):
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
-    if args.checkpoint is not None:
+    if args.checkpoint is not None and osp.isdir(args.checkpoint):
+        use_folder(cfg, args.checkpoint)
+    elif args.checkpoint is not None:
         cfg.load_from = args.checkpoint
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     runner.test()

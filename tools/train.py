@@ -70,11 +70,16 @@ def build_config(args) -> Config:
 def main(argv=None):
     args = parse_args(argv)
     cfg = build_config(args)
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
-    runner.train()
+    try:
+        if 'runner_type' in cfg:
+            runner = RUNNERS.build(cfg)
+        else:
+            runner = Runner.from_cfg(cfg)
+        runner.train()
+    except FileNotFoundError as err:  # missing data, tokenizer or checkpoint: say which
+        print(f'tools/train.py: error: {err}', file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == '__main__':

@@ -12,7 +12,10 @@ from ...structures import FGCLIP2DataSample
 DEFAULT_META_KEYS = ('sample_idx', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
                      'spatial_shape', 'num_patches_budget')
 #: Token-id keys packed as data fields by default (each only when present).
-DEFAULT_TEXT_KEYS = ('text_short', 'text_long')
+DEFAULT_TEXT_KEYS = ('text_short', 'text_long', 'box_texts', 'hardneg_texts')
+#: Region-slot and mask keys of :class:`FGCLIP2SampleRegions`, packed as tensors with their
+#: own dtype (float32 boxes, bool masks), each only when present.
+DEFAULT_DATA_KEYS = ('region_boxes', 'region_valid', 'hard_valid', 'long_valid')
 
 
 def _as_box_tensor(boxes) -> torch.Tensor:
@@ -30,27 +33,33 @@ class FGCLIP2PackInputs:
       pads the batch).
     - ``data_samples.metainfo``: the ``meta_keys`` present in ``results``;
       ``spatial_shape`` is required and checked against the number of patches.
-    - ``data_samples`` data fields: every ``text_keys`` entry present (as an int64 tensor);
+    - ``data_samples`` data fields: every ``text_keys`` entry present (as an int64 tensor),
+      every ``data_keys`` entry present (as a tensor of its own dtype: float32 region boxes
+      (K, 4), bool masks (K,) or ());
       ``gt_instances`` with ``bboxes`` (from ``gt_bboxes``) and ``grid_bboxes`` (from
       ``gt_bboxes_grid``) when ``gt_bboxes`` is present.
 
     Args:
         meta_keys (Sequence[str]): Metainfo keys. Defaults to :data:`DEFAULT_META_KEYS`.
         text_keys (Sequence[str]): Token-id keys. Defaults to :data:`DEFAULT_TEXT_KEYS`.
+        data_keys (Sequence[str]): Other tensor keys. Defaults to :data:`DEFAULT_DATA_KEYS`.
         patches_key (str): Key of the patches. Defaults to ``'patches'``.
     """
 
     def __init__(self,
                  meta_keys: Sequence[str] = DEFAULT_META_KEYS,
                  text_keys: Sequence[str] = DEFAULT_TEXT_KEYS,
-                 patches_key: str = 'patches') -> None:
-        for name, keys in (('meta_keys', meta_keys), ('text_keys', text_keys)):
+                 patches_key: str = 'patches',
+                 data_keys: Sequence[str] = DEFAULT_DATA_KEYS) -> None:
+        for name, keys in (('meta_keys', meta_keys), ('text_keys', text_keys),
+                           ('data_keys', data_keys)):
             if isinstance(keys, str) or not all(isinstance(k, str) for k in keys):
                 raise ValueError(f'{name} must be a sequence of str, got {keys!r}')
         self.meta_keys = tuple(meta_keys)
         if 'spatial_shape' not in self.meta_keys:
             self.meta_keys += ('spatial_shape', )
         self.text_keys = tuple(text_keys)
+        self.data_keys = tuple(data_keys)
         self.patches_key = patches_key
 
     def transform(self, results: dict) -> dict:
@@ -77,6 +86,9 @@ class FGCLIP2PackInputs:
         for key in self.text_keys:
             if results.get(key) is not None:
                 sample.set_data({key: torch.as_tensor(results[key], dtype=torch.long)})
+        for key in self.data_keys:
+            if results.get(key) is not None:
+                sample.set_data({key: torch.as_tensor(np.asarray(results[key]))})
         if results.get('gt_bboxes') is not None:
             instances = InstanceData()
             instances.bboxes = _as_box_tensor(results['gt_bboxes'])
@@ -90,4 +102,5 @@ class FGCLIP2PackInputs:
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(meta_keys={self.meta_keys}, '
-                f'text_keys={self.text_keys}, patches_key={self.patches_key!r})')
+                f'text_keys={self.text_keys}, patches_key={self.patches_key!r}, '
+                f'data_keys={self.data_keys})')

@@ -33,9 +33,10 @@ class FGCLIP2Tokenize:
     is sent to the workers (``__getstate__`` drops it), and a tokenizer built in a parent
     process is rebuilt after a fork (tracked by pid).
 
-    Values: a ``str`` becomes a tensor of shape (L,); a list of strings (region texts,
-    hard negatives) becomes (K, L), with (0, L) for an empty list. L is 64 for the
-    ``short``/``box`` walks and 196 for ``long`` (see :class:`FGCLIP2Tokenizer`).
+    Values: a ``str`` becomes a tensor of shape (L,); a list of strings (region texts)
+    becomes (K, L), with (0, L) for an empty list; a non-empty list of equally long lists
+    of strings (hard-negative groups, K x (1 + negatives)) becomes (K, M, L). L is 64 for
+    the ``short``/``box`` walks and 196 for ``long`` (see :class:`FGCLIP2Tokenizer`).
 
     Example::
 
@@ -59,8 +60,12 @@ class FGCLIP2Tokenize:
         if not isinstance(tokenizer, Mapping) or 'folder' not in tokenizer:
             raise ValueError(f'tokenizer must be a dict with a "folder" key, got {tokenizer!r}')
         if not os.path.isdir(os.path.expanduser(str(tokenizer['folder']))):
-            raise FileNotFoundError(f'FGCLIP2Tokenize: tokenizer folder not found: '
-                                    f'{tokenizer["folder"]!r}')
+            raise FileNotFoundError(
+                f'FGCLIP2Tokenize: tokenizer folder not found: {tokenizer["folder"]!r}; it is '
+                'the folder of the checkpoint you train from (tokenizer.json and '
+                'tokenizer_config.json), e.g. `huggingface-cli download '
+                'google/siglip2-base-patch16-naflex --local-dir '
+                'checkpoints/siglip2-base-patch16-naflex`')
         cfg = copy.deepcopy(dict(tokenizer))
         tok_type = cfg.pop('type', 'FGCLIP2Tokenizer')
         if tok_type not in ('FGCLIP2Tokenizer', 'fgclip2_mm.FGCLIP2Tokenizer', FGCLIP2Tokenizer):
@@ -103,12 +108,25 @@ class FGCLIP2Tokenize:
                                f'(keys: {sorted(results)})')
             if isinstance(value, str):
                 results[dst] = self.tokenizer(value, walk_type)[0]
+            elif isinstance(value, (list, tuple)) and value and \
+                    all(isinstance(v, (list, tuple)) for v in value):
+                results[dst] = self._nested(value, walk_type, src)
             elif isinstance(value, (list, tuple)):
                 results[dst] = self.tokenizer(list(value), walk_type)
             else:
                 raise TypeError(f'FGCLIP2Tokenize: results[{src!r}] must be a str or a list '
                                 f'of str, got {type(value).__name__}')
         return results
+
+    def _nested(self, groups, walk_type: str, src: str):
+        """(K, M) nested lists of str -> (K, M, L) ids (one tokenizer call)."""
+        sizes = {len(group) for group in groups}
+        if len(sizes) != 1:
+            raise ValueError(f'FGCLIP2Tokenize: results[{src!r}] is a nested list whose inner '
+                             f'lists have different lengths {sorted(sizes)}')
+        flat = [text for group in groups for text in group]
+        ids = self.tokenizer(flat, walk_type)
+        return ids.reshape(len(groups), sizes.pop(), ids.shape[-1])
 
     def __call__(self, results: dict) -> dict:
         return self.transform(results)

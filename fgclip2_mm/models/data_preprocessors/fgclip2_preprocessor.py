@@ -15,7 +15,20 @@ from ...registry import MODELS
 PAD_MODES = ('longest', 'budget', 'bucket')
 PIXEL_DTYPES = {'float32': torch.float32, 'float16': torch.float16, 'bfloat16': torch.bfloat16}
 #: Data-sample field -> model input key, matching ``FGCLIP2``'s ``TEXT_INPUTS``.
-DEFAULT_TEXT_KEYS = {'text_short': 'input_ids', 'text_long': 'long_input_ids'}
+DEFAULT_TEXT_KEYS = {
+    'text_short': 'input_ids',
+    'text_long': 'long_input_ids',
+    'box_texts': 'box_input_ids',
+    'hardneg_texts': 'hardneg_input_ids'
+}
+#: Data-sample field -> model input key for the region slots and validity masks of
+#: ``FGCLIP2SampleRegions`` (stacked with their own dtype).
+DEFAULT_DATA_KEYS = {
+    'region_boxes': 'region_boxes',
+    'region_valid': 'region_valid',
+    'hard_valid': 'hard_valid',
+    'long_valid': 'long_valid'
+}
 IMAGE_KEYS = ('pixel_values', 'pixel_attention_mask', 'spatial_shapes')
 
 
@@ -33,14 +46,20 @@ class FGCLIP2DataPreprocessor(BaseDataPreprocessor):
         dict(inputs=dict(pixel_values=Tensor (B, N, 3 * p * p),      # zero padding rows
                          pixel_attention_mask=Tensor (B, N) int32,     # 1 for the h*w rows
                          spatial_shapes=Tensor (B, 2) int64,           # (h, w)
-                         input_ids=Tensor (B, 64) int64, ...),         # one per text key
+                         input_ids=Tensor (B, 64) int64, ...,          # one per text key
+                         region_boxes=Tensor (B, K, 4) float32, ...),  # one per data key
              data_samples=[FGCLIP2DataSample, ...])
 
     everything on :attr:`device`. ``inputs`` may also be ``None`` (text-only batch) or an
     already batched dict with the three image keys (passed through). Each data-sample field
     of ``text_keys`` that is present in the samples is stacked along a new first dimension
-    (per-sample shape (L,) -> (B, L); (K, L) -> (B, K, L), which needs the same K in every
-    sample: pad region texts to fixed slots in the pipeline).
+    (per-sample shape (L,) -> (B, L); (K, L) -> (B, K, L); (K, T, L) -> (B, K, T, L), which
+    needs the same K in every sample: pad region texts to fixed slots in the pipeline, see
+    ``FGCLIP2SampleRegions``). The pretraining batch then holds ``input_ids`` (B, 64),
+    ``long_input_ids`` (B, 196), ``box_input_ids`` (B, K, 64) and ``hardneg_input_ids``
+    (B, K, 11, 64). Each ``data_keys`` field is stacked the same way with its own dtype:
+    ``region_boxes`` (B, K, 4) float32 normalised xyxy, ``region_valid`` and ``hard_valid``
+    (B, K) bool, ``long_valid`` (B,) bool.
 
     Padding length N (``pad_to``):
 
@@ -55,7 +74,9 @@ class FGCLIP2DataPreprocessor(BaseDataPreprocessor):
     Args:
         pad_to (str | int): See above. Defaults to ``'longest'``.
         text_keys (dict, optional): ``{data-sample field: input key}``. Defaults to
-            ``{'text_short': 'input_ids', 'text_long': 'long_input_ids'}``.
+            :data:`DEFAULT_TEXT_KEYS` (short, long, region and hard-negative ids).
+        data_keys (dict, optional): ``{data-sample field: input key}`` of non-token tensors.
+            Defaults to :data:`DEFAULT_DATA_KEYS` (region boxes and validity masks).
         pixel_dtype (str | torch.dtype, optional): Cast ``pixel_values`` (before the copy to
             the device) to ``'float32'``, ``'float16'`` or ``'bfloat16'``. Defaults to None
             (float32).
@@ -66,7 +87,8 @@ class FGCLIP2DataPreprocessor(BaseDataPreprocessor):
                  pad_to: Union[str, int] = 'longest',
                  text_keys: Optional[Dict[str, str]] = None,
                  pixel_dtype: Optional[Union[str, torch.dtype]] = None,
-                 non_blocking: bool = False) -> None:
+                 non_blocking: bool = False,
+                 data_keys: Optional[Dict[str, str]] = None) -> None:
         super().__init__(non_blocking=non_blocking)
         if isinstance(pad_to, bool) or not (pad_to in PAD_MODES or
                                             (isinstance(pad_to, int) and pad_to > 0)):
@@ -80,12 +102,18 @@ class FGCLIP2DataPreprocessor(BaseDataPreprocessor):
         elif pixel_dtype is not None and pixel_dtype not in PIXEL_DTYPES.values():
             raise ValueError(f'pixel_dtype must be a float dtype, got {pixel_dtype!r}')
         text_keys = copy.deepcopy(DEFAULT_TEXT_KEYS if text_keys is None else dict(text_keys))
-        for field, key in text_keys.items():
-            if not isinstance(field, str) or not isinstance(key, str) or key in IMAGE_KEYS:
-                raise ValueError(f'text_keys must map str fields to str input keys other than '
-                                 f'{IMAGE_KEYS}, got {field!r}: {key!r}')
+        data_keys = copy.deepcopy(DEFAULT_DATA_KEYS if data_keys is None else dict(data_keys))
+        for name, mapping in (('text_keys', text_keys), ('data_keys', data_keys)):
+            for field, key in mapping.items():
+                if not isinstance(field, str) or not isinstance(key, str) or key in IMAGE_KEYS:
+                    raise ValueError(f'{name} must map str fields to str input keys other '
+                                     f'than {IMAGE_KEYS}, got {field!r}: {key!r}')
+        clash = sorted(set(text_keys.values()) & set(data_keys.values()))
+        if clash:
+            raise ValueError(f'text_keys and data_keys map to the same input keys {clash}')
         self.pad_to = pad_to
         self.text_keys = text_keys
+        self.data_keys = data_keys
         self.pixel_dtype = pixel_dtype
 
     def _pad_length(self, shapes: List[tuple], samples: Sequence) -> Optional[int]:
@@ -138,18 +166,20 @@ class FGCLIP2DataPreprocessor(BaseDataPreprocessor):
 
     def _batch_texts(self, samples: Sequence) -> Dict[str, torch.Tensor]:
         batch = {}
-        for field, key in self.text_keys.items():
+        fields = [(f, k, torch.long) for f, k in self.text_keys.items()]
+        fields += [(f, k, None) for f, k in self.data_keys.items()]
+        for field, key, dtype in fields:
             values = [sample.get(field, None) for sample in samples]
             if all(value is None for value in values):
                 continue
             missing = [index for index, value in enumerate(values) if value is None]
             if missing:
-                raise ValueError(f'text field {field!r} is missing in data samples {missing} '
+                raise ValueError(f'field {field!r} is missing in data samples {missing} '
                                  f'but present in others')
-            tensors = [torch.as_tensor(value, dtype=torch.long) for value in values]
+            tensors = [torch.as_tensor(value, dtype=dtype) for value in values]
             shapes = {tuple(tensor.shape) for tensor in tensors}
             if len(shapes) != 1:
-                raise ValueError(f'text field {field!r} has different shapes in one batch: '
+                raise ValueError(f'field {field!r} has different shapes in one batch: '
                                  f'{sorted(shapes)}; pad to a fixed count in the pipeline')
             batch[key] = torch.stack(tensors)
         return batch

@@ -50,6 +50,11 @@ ARCH_ZOO: Dict[str, dict] = {
     # a 4x4 position grid so both up- and down-sampling of the table are exercised.
     'tiny': _arch(32, 2, 4, 37, 1024, num_patches=16),
 }
+# Smallest size that learns the synthetic world in the quick start's CPU budget
+# (configs/fgclip2_stage2_synthetic.py): vocabulary of the world's tokenizer and 32 text
+# positions (its texts have <= 39 tokens) stretched to 4 * 32 - 3 * 8 = 104 long positions.
+ARCH_ZOO['small'] = _arch(64, 2, 4, 256, 1024)
+ARCH_ZOO['small']['text'].update(max_len=32, long_len=104, keep_len=8)
 
 
 def _complete(part: dict, name: str, required: tuple, defaults: dict) -> dict:
@@ -116,8 +121,8 @@ def get_arch(arch: Union[str, dict]) -> dict:
     """Return a complete arch dict ``dict(vision=..., text=...)`` (a new object).
 
     Args:
-        arch (str | dict): One of ``'base'``, ``'large'``, ``'so400m'``, ``'tiny'``, or a dict
-            with ``vision`` and ``text`` parts.
+        arch (str | dict): One of ``'base'``, ``'large'``, ``'so400m'``, ``'small'``, ``'tiny'``,
+            or a dict with ``vision`` and ``text`` parts.
 
     Raises:
         ValueError: Unknown name (the message lists the choices) or missing keys.

@@ -1,7 +1,7 @@
 """FG-CLIP 2 as an mmengine ``BaseModel``."""
 import copy
 import math
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -12,8 +12,11 @@ from torch import nn
 from fgclip2_mm.registry import MODELS
 from fgclip2_mm.utils.build import build_owned
 from ..utils.arch_zoo import get_arch
+from ..losses import (FGCLIP2HardNegativeLoss, FGCLIP2RegionContrastiveLoss,
+                      FGCLIP2SigmoidLoss, FGCLIP2TICLoss)
 from ..utils.region_features import (boxes_to_grid, normalized_boxes_to_grid, pad_boxes,
                                      roi_align_1x1)
+from .train_features import pretrain_features
 
 MODES = ('tensor', 'loss', 'predict')
 IMAGE_KEYS = ('pixel_values', 'pixel_attention_mask', 'spatial_shapes')
@@ -24,7 +27,18 @@ TEXT_INPUTS = {
     'box_input_ids': ('box', 'box_text_embeds'),
     'hardneg_input_ids': ('box', 'hardneg_text_embeds')
 }
+#: Input keys that only the training losses read (validity masks of the region slots).
+MASK_KEYS = ('region_valid', 'hard_valid', 'long_valid')
 REGION_LOG_SCALE = math.log(100.0)  # 4.6052, the reference's init of both extra scales
+#: ``losses`` keys with a fixed role and call signature -> the loss class expected there.
+LOSS_ROLES = {
+    'sigmoid': FGCLIP2SigmoidLoss,
+    'region': FGCLIP2RegionContrastiveLoss,
+    'tic': FGCLIP2TICLoss,
+    'hard_negative': FGCLIP2HardNegativeLoss
+}
+#: ``init_cfg`` types applied after every other initialisation (see :meth:`init_weights`).
+PRETRAINED_INIT_TYPES = ('FGCLIP2Pretrained', 'fgclip2_mm.FGCLIP2Pretrained')
 
 
 @MODELS.register_module()
@@ -35,7 +49,7 @@ class FGCLIP2(BaseModel):
 
         forward(inputs, data_samples, mode)
           'tensor'  -> extract_feat(inputs) -> dict of embeddings
-          'loss'    -> extract_feat(inputs) -> each module of ``losses``(feats, data_samples)
+          'loss'    -> loss(): pretrain_features(inputs) -> every module of ``losses``
           'predict' -> extract_feat(inputs) -> embeddings stored in the data samples
         extract_feat: vision_backbone.forward_tokens -> head / dense_head (+ roi_align_1x1)
                       text_encoder(ids, walk) for every text family present
@@ -48,8 +62,26 @@ class FGCLIP2(BaseModel):
     -> ``box_text_embeds``; ``hardneg_input_ids`` (box walk, any leading shape such as
     (B, K, 11, L)) -> ``hardneg_text_embeds``; ``region_boxes`` (B, K, 4) xyxy normalised
     to [0, 1] -> ``region_features`` (B, K, D) (RoIAlign on the dense features). The
-    logit parameters are passed to the losses as ``logit_scale``, ``logit_bias``,
-    ``logit_scale_region``, ``logit_scale_hardneg``. Embeddings are not normalised.
+    training masks ``region_valid`` / ``hard_valid`` (B, K) and ``long_valid`` (B,) are
+    read by :meth:`loss` only. Embeddings are not normalised.
+
+    Losses (``losses`` dict; a ``None`` entry disables that term, e.g. from
+    ``--cfg-options model.losses.tic=None``). Four keys have a fixed role and signature:
+
+    - ``'sigmoid'``: ``(image, short text, logit_scale, logit_bias, long text, long_valid)``
+      -- the global SigLIP loss (spec 3.2);
+    - ``'region'``: ``(valid region features, their region-text embeddings,
+      logit_scale_region)`` -- L_FGV (3.3);
+    - ``'tic'``: ``(region-text embeddings)`` -- L_TIC (3.4);
+    - ``'hard_negative'``: ``(valid hard-slot features, their (m, 11, D) texts,
+      logit_scale_hardneg)`` -- L_FGT + L_CMR (3.5).
+
+    Any other key is a custom loss called as ``loss(feats, data_samples)`` with the
+    embeddings of :func:`pretrain_features` plus the four logit parameters. Gating is
+    explicit (no try/except, unlike the reference, spec 3.7 #1-2): every configured loss
+    runs on every rank at every step, so collectives never desynchronise; a batch without
+    valid regions (e.g. Chinese pairs) gives empty selections and the loss modules return
+    graph-connected zeros, logged as ``num_regions = 0`` / ``num_hard_boxes = 0``.
 
     Args:
         arch (str | dict): Default size for towers built from ``None`` configs.
@@ -58,16 +90,22 @@ class FGCLIP2(BaseModel):
             ``dict(type='FGCLIP2VisionTransformer', arch=arch)``.
         text_encoder (dict, optional): Config of the text tower. Defaults to
             ``dict(type='FGCLIP2TextEncoder', arch=arch)``.
-        losses (dict, optional): ``{name: loss config}``; each built loss is called as
-            ``loss(feats, data_samples)`` and returns a dict of ``loss_*`` tensors.
-            Defaults to None (``'loss'`` mode then raises).
+        losses (dict, optional): ``{name: loss config or None}`` (see above). Defaults to
+            None (``'loss'`` mode then raises).
         logit_scale_init (float): Initial log-scale t (SigLIP: ln 10). Defaults to ln 10.
         logit_bias_init (float): Initial bias b (SigLIP: -10). Defaults to -10.
         region_logit_scale_init (float): Initial ``logit_scale_region`` and
             ``logit_scale_hardneg`` (ln 100). Defaults to 4.6052.
+        frozen_params (Sequence[str]): Parameter-name prefixes to freeze, e.g. the dense
+            and box heads in stage 1, where no loss uses them (with
+            ``find_unused_parameters=False`` DDP needs every trainable parameter in the
+            graph). Each prefix must match a parameter. Defaults to ().
         data_preprocessor (dict | nn.Module, optional): Data preprocessor (config).
             Defaults to ``dict(type='FGCLIP2DataPreprocessor')``.
-        init_cfg (dict, optional): mmengine init config. Defaults to None.
+        init_cfg (dict | list[dict], optional): mmengine init config. Entries of type
+            ``'FGCLIP2Pretrained'`` (a converted SigLIP 2 / FG-CLIP 2 checkpoint folder, see
+            :class:`fgclip2_mm.engine.FGCLIP2PretrainedInit`) are applied last, after
+            every other initialisation. Defaults to None.
     """
 
     def __init__(self,
@@ -78,14 +116,19 @@ class FGCLIP2(BaseModel):
                  logit_scale_init: float = math.log(10.0),
                  logit_bias_init: float = -10.0,
                  region_logit_scale_init: float = REGION_LOG_SCALE,
+                 frozen_params: Sequence[str] = (),
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='FGCLIP2DataPreprocessor')
+        cfgs = [] if init_cfg is None else copy.deepcopy(
+            list(init_cfg) if isinstance(init_cfg, (list, tuple)) else [init_cfg])
+        pretrained = [c for c in cfgs if c.get('type') in PRETRAINED_INIT_TYPES]
+        others = [c for c in cfgs if c.get('type') not in PRETRAINED_INIT_TYPES]
         # Built here, in our scope: BaseModel would resolve a bare type in the host's scope.
         super().__init__(
-            data_preprocessor=build_owned(data_preprocessor, MODELS),
-            init_cfg=copy.deepcopy(init_cfg))
+            data_preprocessor=build_owned(data_preprocessor, MODELS), init_cfg=others or None)
+        self.pretrained_cfgs = pretrained
         if vision_backbone is None:
             vision_backbone = dict(type='FGCLIP2VisionTransformer', arch=get_arch(arch)['vision'])
         if text_encoder is None:
@@ -96,12 +139,45 @@ class FGCLIP2(BaseModel):
         self.logit_bias = nn.Parameter(torch.full((1, ), float(logit_bias_init)))
         self.logit_scale_region = nn.Parameter(torch.tensor(float(region_logit_scale_init)))
         self.logit_scale_hardneg = nn.Parameter(torch.tensor(float(region_logit_scale_init)))
+        self.losses = self._build_losses(losses)
+        self.frozen_params = tuple(frozen_params)
+        self._freeze_params()
+
+    @staticmethod
+    def _build_losses(losses: Optional[dict]) -> nn.ModuleDict:
         if losses is not None and not isinstance(losses, dict):
             raise ValueError(f'losses must be a dict of loss configs, got {type(losses)}')
-        self.losses = nn.ModuleDict({
-            name: build_owned(cfg, MODELS)
-            for name, cfg in (losses or {}).items()
-        })
+        built = nn.ModuleDict()
+        for name, cfg in (losses or {}).items():
+            if cfg is None:
+                continue
+            module = build_owned(cfg, MODELS)
+            for role, cls in LOSS_ROLES.items():
+                if isinstance(module, cls) and name != role:
+                    raise ValueError(f'loss {name!r} is a {cls.__name__}: put it under the key '
+                                     f'{role!r} (role keys: {tuple(LOSS_ROLES)})')
+            built[name] = module
+        return built
+
+    def _freeze_params(self) -> None:
+        names = [name for name, _ in self.named_parameters()]
+        for prefix in self.frozen_params:
+            matched = [name for name in names if name.startswith(prefix)]
+            if not matched:
+                raise ValueError(f'frozen_params entry {prefix!r} matches no parameter; names '
+                                 f'start with {sorted({n.split(".")[0] for n in names})}')
+        for name, param in self.named_parameters():
+            if name.startswith(self.frozen_params):
+                param.requires_grad_(False)
+
+    def init_weights(self) -> None:
+        """mmengine initialisation, then the ``FGCLIP2Pretrained`` entries of ``init_cfg``
+        (so a checkpoint is never overwritten by a random init)."""
+        super().init_weights()
+        if self.pretrained_cfgs:
+            from fgclip2_mm.engine.pretrained import FGCLIP2PretrainedInit
+            for cfg in self.pretrained_cfgs:
+                FGCLIP2PretrainedInit(**{k: v for k, v in cfg.items() if k != 'type'})(self)
 
     def arch_dict(self) -> dict:
         """The complete arch dict ``dict(vision=..., text=...)`` of the built towers."""
@@ -188,7 +264,9 @@ class FGCLIP2(BaseModel):
         """
         if not isinstance(inputs, dict):
             raise ValueError(f'FGCLIP2 expects a dict of input tensors, got {type(inputs)}')
-        known = set(IMAGE_KEYS) | set(TEXT_INPUTS) | {'region_boxes', 'attention_mask'}
+        known = set(IMAGE_KEYS) | set(TEXT_INPUTS) | set(MASK_KEYS) | {
+            'region_boxes', 'attention_mask'
+        }
         unknown = sorted(set(inputs) - known)
         if unknown:
             raise ValueError(f'unknown input keys {unknown}; expected some of {sorted(known)}')
@@ -240,20 +318,56 @@ class FGCLIP2(BaseModel):
         return self.predict_samples(embeds, data_samples)
 
     def loss(self, inputs: Dict[str, torch.Tensor], data_samples: Optional[list] = None) -> dict:
-        """Sum of nothing: every term comes from the ``losses`` modules (dict of tensors)."""
+        """Pretraining losses of one batch (see the class docstring for the roles).
+
+        Args:
+            inputs (dict[str, Tensor]): Preprocessor output (see
+                :func:`~fgclip2_mm.models.vlms.train_features.pretrain_features`).
+            data_samples (list, optional): Passed to custom losses only.
+
+        Returns:
+            dict[str, Tensor]: ``loss_*`` terms (weighted, summed by ``parse_losses``) and
+            detached diagnostics without "loss" in their names.
+        """
         if not self.losses:
             raise ValueError('FGCLIP2 has no losses: set model.losses, a dict of loss '
-                             'configs, e.g. losses=dict(siglip=dict(type=...)), to train')
-        feats = self.extract_feat(inputs)
+                             'configs, e.g. losses=dict(sigmoid=dict(type=...)), to train')
+        if not isinstance(inputs, dict):
+            raise ValueError(f'FGCLIP2 expects a dict of input tensors, got {type(inputs)}')
+        feats = pretrain_features(self, inputs,
+                                  regions='region' in self.losses or 'tic' in self.losses,
+                                  hard='hard_negative' in self.losses)
         out = {}
         for name, module in self.losses.items():
-            terms = module(feats, data_samples)
+            terms = self._call_loss(name, module, feats, inputs, data_samples)
             clash = sorted(set(terms) & set(out))
             if clash:
                 raise ValueError(f'loss {name!r} returns keys {clash} already returned by '
                                  'another loss')
             out.update(terms)
         return out
+
+    def _call_loss(self, name: str, module: nn.Module, feats: dict, inputs: dict,
+                   data_samples: Optional[list]) -> dict:
+        """Call one loss module with its explicit tensors (custom losses get ``feats``)."""
+        if name == 'sigmoid':
+            long = feats.get('long_text_embeds')
+            valid = inputs.get('long_valid') if long is not None else None
+            return module(feats['image_embeds'], feats['text_embeds'], self.logit_scale,
+                          self.logit_bias, long_text_embeds=long,
+                          long_text_valid=None if valid is None else valid.to(torch.bool))
+        if name == 'region':
+            return module(feats['region_embeds'], feats['region_text_embeds'],
+                          self.logit_scale_region)
+        if name == 'tic':
+            return module(feats['region_text_embeds'])
+        if name == 'hard_negative':
+            return module(feats['hard_region_embeds'], feats['hard_text_embeds'],
+                          self.logit_scale_hardneg)
+        return module(
+            dict(feats, logit_scale=self.logit_scale, logit_bias=self.logit_bias,
+                 logit_scale_region=self.logit_scale_region,
+                 logit_scale_hardneg=self.logit_scale_hardneg), data_samples)
 
     @staticmethod
     def predict_samples(embeds: Dict[str, torch.Tensor], data_samples: Optional[list]) -> list:

@@ -1,0 +1,2 @@
+_base_ = ['./synthetic.py', '../../_base_/fgovd.py']
+test_dataloader = dict(dataset=dict(data_root='data/synthetic/'))

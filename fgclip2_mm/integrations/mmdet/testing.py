@@ -1,0 +1,130 @@
+"""Test helpers (like ``mmdet.testing``): a tiny FG-CLIP 2 checkpoint, a tiny detector config
+and a small synthetic world shared by the tests of one process. Nothing is downloaded."""
+import copy
+import os.path as osp
+import shutil
+from typing import Dict, Optional
+
+import torch
+
+TOKENIZER_FILES = ('tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json')
+_WORLDS: Dict[str, str] = {}
+
+
+def write_tiny_checkpoint(folder: str, tokenizer_dir: str, seed: int = 0) -> str:
+    """Save a random ``FGCLIP2(arch='tiny')`` (our folder layout) with the tokenizer files.
+
+    Args:
+        folder (str): Output folder (created).
+        tokenizer_dir (str): A tokenizer folder (e.g. a synthetic world's ``tokenizer/``)
+            whose vocabulary fits the tiny arch (1024 ids).
+        seed (int): Weight seed. Defaults to 0.
+
+    Returns:
+        str: ``folder``.
+    """
+    from fgclip2_mm.apis import save_fgclip2
+    from fgclip2_mm.models import FGCLIP2
+    torch.manual_seed(seed)
+    save_fgclip2(FGCLIP2(arch='tiny'), folder)
+    for name in TOKENIZER_FILES:
+        if osp.isfile(osp.join(tokenizer_dir, name)):
+            shutil.copyfile(osp.join(tokenizer_dir, name), osp.join(folder, name))
+    return folder
+
+
+def synthetic_world(root: str, num_train: int = 24, num_val: int = 16, seed: int = 0) -> str:
+    """Generate a small synthetic world under ``root`` once per process and return its
+    folder (later calls with the same arguments reuse it)."""
+    from fgclip2_mm.datasets.synthetic import generate_world
+    key = f'{root}|{num_train}|{num_val}|{seed}'
+    if key not in _WORLDS:
+        out = osp.join(root, f'world_{num_train}_{num_val}_{seed}')
+        generate_world(out, seed=seed, num_train=num_train, num_val=num_val, workers=1)
+        _WORLDS[key] = out
+    return _WORLDS[key]
+
+
+def tiny_detector_cfg(checkpoint: str,
+                      cache_dir: Optional[str] = None,
+                      vocabulary: Optional[dict] = None,
+                      with_mask: bool = False,
+                      ensemble: Optional[dict] = None) -> dict:
+    """A CPU-sized :class:`FGCLIP2OVDetector` config on a tiny checkpoint (plain dicts).
+
+    Args:
+        checkpoint (str): A tiny FG-CLIP 2 folder (see :func:`write_tiny_checkpoint`).
+        cache_dir (str, optional): Text-embedding cache (False disables it).
+        vocabulary (dict, optional): ``set_vocabulary`` arguments applied at build.
+        with_mask (bool): Add the class-agnostic mask head. Defaults to False.
+        ensemble (dict, optional): Box-head ensemble settings (defaults to the head's).
+    """
+    channels = 16
+    bbox_head = dict(
+        type='fgclip2_mm.FGCLIP2OVBBoxHead',
+        num_shared_fcs=1,
+        in_channels=channels,
+        fc_out_channels=32,
+        roi_feat_size=7,
+        num_classes=1,
+        text_embeddings=dict(checkpoint=checkpoint, cache_dir=cache_dir,
+                             templates=dict(en='synthetic_en', zh='synthetic_zh')),
+        vocabulary=copy.deepcopy(vocabulary),
+        bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.] * 4,
+                        target_stds=[0.1, 0.1, 0.2, 0.2]),
+        loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+        loss_bbox=dict(type='L1Loss', loss_weight=1.0))
+    if ensemble is not None:
+        bbox_head['ensemble'] = copy.deepcopy(ensemble)
+    roi_head = dict(
+        type='fgclip2_mm.FGCLIP2OVRoIHead',
+        bbox_roi_extractor=dict(type='SingleRoIExtractor', out_channels=channels,
+                                roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=0),
+                                featmap_strides=[4, 8, 16, 32]),
+        bbox_head=bbox_head)
+    rcnn_train = dict(
+        assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5, min_pos_iou=0.5,
+                      match_low_quality=True, ignore_iof_thr=-1),
+        sampler=dict(type='RandomSampler', num=64, pos_fraction=0.25, neg_pos_ub=-1,
+                     add_gt_as_proposals=True),
+        pos_weight=-1, debug=False)
+    rcnn_test = dict(score_thr=0.0, nms=dict(type='nms', iou_threshold=0.5), max_per_img=20)
+    if with_mask:
+        roi_head['mask_roi_extractor'] = dict(
+            type='SingleRoIExtractor', out_channels=channels, featmap_strides=[4, 8, 16, 32],
+            roi_layer=dict(type='RoIAlign', output_size=14, sampling_ratio=0))
+        roi_head['mask_head'] = dict(
+            type='FCNMaskHead', num_convs=1, in_channels=channels, conv_out_channels=channels,
+            class_agnostic=True, loss_mask=dict(type='CrossEntropyLoss', use_mask=True))
+        rcnn_train['mask_size'] = 28
+        rcnn_test['mask_thr_binary'] = 0.5
+    return dict(
+        type='fgclip2_mm.FGCLIP2OVDetector',
+        data_preprocessor=dict(type='DetDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3,
+                               bgr_to_rgb=True, pad_size_divisor=32, pad_mask=with_mask),
+        backbone=dict(type='fgclip2_mm.FGCLIP2DetBackbone', checkpoint=checkpoint,
+                      out_indices=None),
+        neck=dict(type='FPN', in_channels=[32] * 4, out_channels=channels, num_outs=5),
+        rpn_head=dict(
+            type='RPNHead', in_channels=channels, feat_channels=channels,
+            anchor_generator=dict(type='AnchorGenerator', scales=[8], ratios=[0.5, 1.0, 2.0],
+                                  strides=[4, 8, 16, 32, 64]),
+            bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.] * 4,
+                            target_stds=[1.0] * 4),
+            loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
+            loss_bbox=dict(type='L1Loss', loss_weight=1.0)),
+        roi_head=roi_head,
+        train_cfg=dict(
+            rpn=dict(
+                assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.7, neg_iou_thr=0.3,
+                              min_pos_iou=0.3, match_low_quality=True, ignore_iof_thr=-1),
+                sampler=dict(type='RandomSampler', num=64, pos_fraction=0.5, neg_pos_ub=-1,
+                             add_gt_as_proposals=False),
+                allowed_border=-1, pos_weight=-1, debug=False),
+            rpn_proposal=dict(nms_pre=200, max_per_img=50, nms=dict(type='nms', iou_threshold=0.7),
+                              min_bbox_size=0),
+            rcnn=rcnn_train),
+        test_cfg=dict(
+            rpn=dict(nms_pre=200, max_per_img=50, nms=dict(type='nms', iou_threshold=0.7),
+                     min_bbox_size=0),
+            rcnn=rcnn_test))

@@ -1,0 +1,183 @@
+"""Class text embeddings from the FG-CLIP 2 box walk, with prompt templates and a disk cache.
+
+A class embedding is the L2-normalised mean over templates of the L2-normalised box-walk
+embeddings of ``template.format(name)`` (prompt ensembling; ``_`` in names, as in LVIS's
+``aerosol_can``, becomes a space). Languages:
+
+- ``'en'``: the English names with the English templates;
+- ``'zh'``: the Chinese names (``classes_zh``) with the Chinese templates;
+- ``'en+zh'``: the normalised mean of the two (both name lists needed);
+- ``'auto'``: every name with the templates of its own script (a name with a CJK character
+  gets the Chinese ones), for free-form, mixed vocabularies such as ``'红色的圆形 . square'``.
+
+The encoding and the disk cache are the evaluation package's
+(:func:`fgclip2_mm.evaluation.text_embeddings.vocabulary_embeddings` with a
+``TextEmbeddingCache``: one safetensors file per text-tower weights, tokenizer, vocabulary,
+templates, language and walk), so a vocabulary costs one text-tower pass per machine and
+detection shares cache entries with the zero-shot evaluation.
+"""
+import json
+import os
+import os.path as osp
+from typing import List, Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+
+from .utils import contains_cjk
+
+LANGUAGES = ('en', 'zh', 'en+zh', 'auto')
+TEMPLATE_DIR = osp.join(osp.dirname(__file__), 'templates')
+DEFAULT_TEMPLATES = dict(en='ovd_en', zh='ovd_zh')
+CACHE_ENV = 'FGCLIP2_MM_CACHE'
+
+
+def load_templates(spec: Union[str, Sequence[str]]) -> List[str]:
+    """Templates from a built-in set name (``'ovd_en'``, ``'ovd_zh'``, ``'synthetic_en'``,
+    ``'synthetic_zh'``), a text file (one template per line, ``#`` comments) or a list.
+
+    Raises:
+        ValueError: Unknown set or missing file (the message lists the built-in sets), an
+            empty set, or a template without exactly one ``'{}'``.
+    """
+    if isinstance(spec, str):
+        path = spec if osp.isfile(spec) else osp.join(TEMPLATE_DIR, f'{spec}.txt')
+        if not osp.isfile(path):
+            builtin = sorted(f[:-4] for f in os.listdir(TEMPLATE_DIR) if f.endswith('.txt'))
+            raise ValueError(f'templates {spec!r} is neither a file nor a built-in set; '
+                             f'built-in sets: {builtin}')
+        with open(path, encoding='utf-8') as f:
+            lines = [line.strip() for line in f]
+        templates = [line for line in lines if line and not line.startswith('#')]
+        source = path
+    else:
+        templates, source = [str(t) for t in spec], 'the template list'
+    if not templates:
+        raise ValueError(f'no template in {source}')
+    for t in templates:
+        if t.count('{}') != 1:
+            raise ValueError(f'template {t!r} in {source} must contain exactly one "{{}}"')
+    return templates
+
+
+def checkpoint_arch(folder: str) -> dict:
+    """The complete arch dict of a :func:`fgclip2_mm.apis.load_fgclip2` folder, read from
+    its config file only (no weights are loaded)."""
+    from fgclip2_mm.apis.model_loading import HF_CONFIG, OUR_CONFIG, folder_kind
+    from fgclip2_mm.models.utils import get_arch, hf_config_to_arch
+    kind = folder_kind(os.fspath(folder))
+    name = OUR_CONFIG if kind == 'mm' else HF_CONFIG
+    with open(osp.join(folder, name), encoding='utf-8') as f:
+        config = json.load(f)
+    if kind == 'mm':
+        return get_arch(config['model'].get('arch', 'base'))
+    return hf_config_to_arch(config)
+
+
+def default_cache_dir() -> str:
+    """``$FGCLIP2_MM_CACHE/text_embeddings`` or ``~/.cache/fgclip2_mm/text_embeddings``."""
+    root = os.environ.get(CACHE_ENV) or osp.join(osp.expanduser('~'), '.cache', 'fgclip2_mm')
+    return osp.join(root, 'text_embeddings')
+
+
+class FGCLIP2TextEmbedder:
+    """Encode class vocabularies with an FG-CLIP 2 checkpoint's box walk (cached on disk).
+
+    The text tower is loaded on first use and kept (the cache key hashes its weights); the
+    vision tower of the checkpoint is dropped right after loading.
+
+    Args:
+        checkpoint (str): A :func:`fgclip2_mm.apis.load_fgclip2` folder.
+        tokenizer (str, optional): Tokenizer folder. Defaults to ``checkpoint``.
+        templates (dict, optional): ``{'en': spec, 'zh': spec}`` (see
+            :func:`load_templates`). Defaults to :data:`DEFAULT_TEMPLATES`.
+        walk_type (str): Text walk. Defaults to ``'box'`` (region phrases).
+        cache_dir (str | bool, optional): Cache folder; None for
+            :func:`default_cache_dir`, False to disable the cache.
+        batch_size (int): Prompts per text-tower pass. Defaults to 256.
+    """
+
+    def __init__(self,
+                 checkpoint: str,
+                 tokenizer: Optional[str] = None,
+                 templates: Optional[dict] = None,
+                 walk_type: str = 'box',
+                 cache_dir: Union[str, bool, None] = None,
+                 batch_size: int = 256) -> None:
+        if not isinstance(checkpoint, (str, os.PathLike)) or not osp.isdir(checkpoint):
+            raise ValueError(f'text_embeddings.checkpoint must be an FG-CLIP 2 checkpoint '
+                             f'folder, got {checkpoint!r}')
+        self.checkpoint = os.fspath(checkpoint)
+        self.tokenizer_dir = os.fspath(tokenizer) if tokenizer else self.checkpoint
+        spec = dict(DEFAULT_TEMPLATES, **(templates or {}))
+        unknown = sorted(set(spec) - {'en', 'zh'})
+        if unknown:
+            raise ValueError(f'templates keys must be "en" and/or "zh", got {unknown}')
+        self.templates = {lang: load_templates(s) for lang, s in spec.items()}
+        self.walk_type = walk_type
+        self.cache_dir = default_cache_dir() if cache_dir is None else cache_dir
+        self.batch_size = int(batch_size)
+        self._model = None
+        self._tokenizer = None
+
+    def _load(self) -> None:
+        if self._model is None:
+            from fgclip2_mm.apis import load_fgclip2
+            from fgclip2_mm.datasets.tokenization import FGCLIP2Tokenizer
+            self._model = load_fgclip2(self.checkpoint)
+            self._model.vision_backbone = None  # only the text tower is used: free the rest
+            text = self._model.text_encoder  # pad to the tower's own position counts
+            self._tokenizer = FGCLIP2Tokenizer(self.tokenizer_dir, lowercase=False,
+                                               short_length=text.max_len,
+                                               long_length=text.long_len)
+
+    def _prompted(self, names: Sequence[str], lang: str) -> torch.Tensor:
+        """(C, D) prompt-ensembled embeddings of ``names`` with ``lang``'s templates."""
+        from fgclip2_mm.evaluation.text_embeddings import (TextEmbeddingCache,
+                                                           vocabulary_embeddings)
+        self._load()
+        cache = TextEmbeddingCache(self.cache_dir) if self.cache_dir else None
+        names = [n.replace('_', ' ') for n in names]
+        with torch.inference_mode():
+            return vocabulary_embeddings(
+                self._model, self._tokenizer, names, self.templates[lang],
+                walk=self.walk_type, lang=lang, cache=cache,
+                batch_size=self.batch_size).float().cpu()
+
+    def encode(self,
+               classes: Sequence[str],
+               language: str = 'en',
+               classes_zh: Optional[Sequence[str]] = None) -> torch.Tensor:
+        """Class embeddings (C, D), L2-normalised, float32, on the CPU.
+
+        Args:
+            classes (Sequence[str]): Names (English for ``'en'`` / ``'en+zh'``, any script
+                for ``'auto'``).
+            language (str): One of :data:`LANGUAGES`. Defaults to ``'en'``.
+            classes_zh (Sequence[str], optional): Chinese names aligned with ``classes``
+                (``'zh'``, ``'en+zh'``).
+        """
+        if language not in LANGUAGES:
+            raise ValueError(f'language={language!r} is not supported, expected one of '
+                             f'{LANGUAGES}')
+        classes = list(classes)
+        if language in ('zh', 'en+zh'):
+            if classes_zh is None or len(classes_zh) != len(classes):
+                raise ValueError(f'language={language!r} needs classes_zh with one Chinese '
+                                 f'name per class ({len(classes)}), got '
+                                 f'{None if classes_zh is None else len(classes_zh)}')
+        if language == 'en':
+            return self._prompted(classes, 'en')
+        if language == 'zh':
+            return self._prompted(list(classes_zh), 'zh')
+        if language == 'en+zh':
+            both = self._prompted(classes, 'en') + self._prompted(list(classes_zh), 'zh')
+            return F.normalize(both, dim=-1)
+        is_zh = [contains_cjk(name) for name in classes]
+        out: List[Optional[torch.Tensor]] = [None] * len(classes)
+        for lang, flag in (('en', False), ('zh', True)):
+            idx = [i for i, z in enumerate(is_zh) if z == flag]
+            if idx:
+                for i, row in zip(idx, self._prompted([classes[i] for i in idx], lang)):
+                    out[i] = row
+        return torch.stack(out)

@@ -1,0 +1,120 @@
+"""``FGCLIP2CATSegmentor``: FG-CLIP 2 encoder + a trained cost-aggregation head."""
+import copy
+from typing import List, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from fgclip2_mm.registry import MODELS
+from fgclip2_mm.utils.build import build_owned
+from .base import FGCLIP2OVSegmentorBase
+
+FINETUNE_MODES = ('none', 'dense_head', 'attention', 'all')
+
+
+@MODELS.register_module()
+class FGCLIP2CATSegmentor(FGCLIP2OVSegmentorBase):
+    """Trained open-vocabulary segmentation: FG-CLIP 2 dense features, class texts and a
+    cost-aggregation head (:class:`FGCLIP2CostAggregationHead`).
+
+    The text tower is always frozen (class embeddings are cached per vocabulary); the
+    vision tower is frozen or partly fine-tuned (``finetune``; CAT-Seg fine-tunes the
+    attention projections). Training uses ``train_vocabulary`` (or ``vocabulary``);
+    prediction uses ``vocabulary``, which may be changed at any time.
+
+    Call graph::
+
+        loss(inputs, data_samples)
+          dense_features(inputs, guidance_layers) -> decode_head(dense, class_texts('train'),
+          layers) -> decode_head.loss_by_feat(logits, data_samples)
+        predict(inputs, data_samples)
+          inference (whole | slide) -> encode_decode: the same forward with the test
+          vocabulary, logits resized to the input -> postprocess_result
+
+    Args:
+        decode_head (dict): Head config (``in_dims`` defaults to the model width).
+        guidance_layers (Sequence[int], optional): Backbone layers feeding the head's
+            upsampling stages, one per stage, the deeper first (it guides the coarser
+            stage). Defaults to evenly spaced layers, e.g. (7, 3) for 12 layers and two
+            stages (CAT-Seg takes ViT-B/16 layers 8 and 4, 1-based).
+        finetune (str): ``'none'`` (frozen encoder), ``'dense_head'``, ``'attention'``
+            (every attention projection of the vision tower + the dense head) or ``'all'``.
+            Defaults to ``'none'``.
+        train_cfg (dict, optional): Unused; accepted for mmseg config compatibility.
+        **kwargs: See :class:`FGCLIP2OVSegmentorBase`.
+    """
+
+    def __init__(self,
+                 decode_head: dict,
+                 guidance_layers: Optional[Sequence[int]] = None,
+                 finetune: str = 'none',
+                 train_cfg=None,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        if finetune not in FINETUNE_MODES:
+            raise ValueError(f'finetune={finetune!r} is not supported, expected one of '
+                             f'{FINETUNE_MODES}')
+        self.finetune = finetune
+        vit = self.clip.vision_backbone
+        head_cfg = dict(type='FGCLIP2CostAggregationHead', in_dims=vit.embed_dims)
+        head_cfg.update(copy.deepcopy(decode_head))
+        self.decode_head = build_owned(head_cfg, MODELS)
+        stages = self.decode_head.num_stages
+        if guidance_layers is None:
+            guidance_layers = [max(round(vit.num_layers * (stages - i) / (stages + 1)) - 1, 0)
+                               for i in range(stages)]
+        self.guidance_layers = tuple(int(i) for i in guidance_layers)
+        for i in self.guidance_layers:
+            if not -vit.num_layers <= i < vit.num_layers:
+                raise ValueError(f'guidance layer {i} is out of range for {vit.num_layers} '
+                                 'layers')
+        if self.decode_head.num_stages != len(self.guidance_layers):
+            raise ValueError(f'decode_head has {self.decode_head.num_stages} upsampling stages '
+                             f'but guidance_layers has {len(self.guidance_layers)} entries')
+        self._set_trainable()
+
+    def _set_trainable(self) -> None:
+        self.clip.requires_grad_(False)
+        vit = self.clip.vision_backbone
+        if self.finetune == 'all':
+            vit.requires_grad_(True)
+        if self.finetune in ('dense_head', 'attention'):
+            vit.dense_head.requires_grad_(True)
+        if self.finetune == 'attention':
+            for layer in vit.layers:
+                layer.attn.requires_grad_(True)
+
+    def train(self, mode: bool = True) -> 'FGCLIP2CATSegmentor':
+        """Set the mode; the text tower (and a frozen vision tower) stay in eval mode."""
+        super().train(mode)
+        self.clip.text_encoder.eval()
+        if self.finetune == 'none':
+            self.clip.eval()
+        return self
+
+    def class_texts(self, which: str = 'test') -> torch.Tensor:
+        """One embedding per class (K, D): the normalised mean of its queries."""
+        embeds, owner = self.class_queries(which)
+        num = self.vocabulary(which).num_classes
+        sums = embeds.new_zeros(num, embeds.shape[1]).index_add_(0, owner, embeds)
+        counts = torch.bincount(owner, minlength=num)
+        if (counts == 0).any():
+            empty = [self.vocabulary(which).names[i] for i in (counts == 0).nonzero()[:, 0]]
+            raise ValueError(f'classes {empty} have no text; the trained segmentor needs a '
+                             'name for every class')
+        return F.normalize(sums, dim=-1)
+
+    def _logits(self, inputs: torch.Tensor, which: str) -> torch.Tensor:
+        with torch.set_grad_enabled(torch.is_grad_enabled() and self.finetune != 'none'):
+            feats = self.dense_features(inputs, self.guidance_layers)
+        return self.decode_head(feats['dense'], self.class_texts(which), feats['layers'])
+
+    def encode_decode(self, inputs: torch.Tensor, batch_img_metas: List[dict]) -> torch.Tensor:
+        """Class logits (B, K, H, W) at the size of ``inputs``."""
+        logits = self._logits(inputs, 'test')
+        return F.interpolate(logits, size=inputs.shape[2:], mode='bilinear',
+                             align_corners=self.align_corners)
+
+    def loss(self, inputs: torch.Tensor, data_samples: List) -> dict:
+        """Cross-entropy of the head's logits against ``gt_sem_seg`` (train vocabulary)."""
+        return self.decode_head.loss_by_feat(self._logits(inputs, 'train'), data_samples)

@@ -1,0 +1,3 @@
+# mmseg's runtime plus the fgclip2_mm mmseg glue (registered as 'fgclip2_mm.<Class>').
+_base_ = 'mmseg::_base_/default_runtime.py'
+custom_imports = dict(imports=['fgclip2_mm.integrations.mmseg'], allow_failed_imports=False)

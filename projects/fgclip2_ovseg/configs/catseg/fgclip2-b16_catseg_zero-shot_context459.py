@@ -1,0 +1,8 @@
+# Zero-shot test of the COCO-Stuff-171-trained model on context459.
+_base_ = [
+    '../_base_/models/fgclip2_catseg.py', '../_base_/datasets/pascal_context_459.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/test_only.py'
+]
+model = dict(vocabulary=dict(dataset='fgclip2_mm.PascalContext459Dataset'))
+load_from = 'work_dirs/fgclip2-b16_catseg_4xb1-80k_coco-stuff171-384x384/iter_80000.pth'
+train_dataloader = None  # evaluation only

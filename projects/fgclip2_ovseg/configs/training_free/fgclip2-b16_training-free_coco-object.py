@@ -1,0 +1,6 @@
+_base_ = [
+    '../_base_/models/fgclip2_training_free.py', '../_base_/datasets/coco_object.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/test_only.py'
+]
+model = dict(vocabulary=dict(dataset='fgclip2_mm.COCOObjectDataset'))
+train_dataloader = None  # evaluation only

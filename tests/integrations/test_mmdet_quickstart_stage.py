@@ -1,0 +1,77 @@
+"""The quick start's ``ov_det`` section: skipped with a reason without a pretrained encoder,
+a config pointed at the world and the checkpoint, and (slow) the whole stage on a tiny world.
+"""
+import os.path as osp
+
+import pytest
+
+pytest.importorskip('mmdet')
+
+from fgclip2_mm.integrations.mmdet.testing import (synthetic_world,  # noqa: E402
+                                                   write_tiny_checkpoint)
+from fgclip2_mm.quickstart import QuickstartConfig, ov_det_stage  # noqa: E402
+
+KEYS = ('base_ap50_en', 'novel_ap50_en', 'novel_ap50_zh', 'novel_ap50_random_text')
+
+
+@pytest.fixture
+def only_when_selected(request):
+    """The default run has no ``-m`` filter: skip unless ``-m slow`` selects the test."""
+    if 'slow' not in (request.config.getoption('markexpr') or ''):
+        pytest.skip('slow (minutes on 2 cores): run with pytest -m slow')
+
+
+@pytest.fixture(scope='module')
+def world(tmp_path_factory):
+    return synthetic_world(str(tmp_path_factory.getbasetemp()))
+
+
+@pytest.fixture(scope='module')
+def ckpt(world, tmp_path_factory):
+    return write_tiny_checkpoint(str(tmp_path_factory.mktemp('ckpt')), f'{world}/tokenizer')
+
+
+@pytest.mark.parametrize('pretrain,match', [
+    (None, "'missing'"),
+    (dict(status='not_built', issue=4), "'not_built'"),
+    (dict(status='skipped', reason='no time'), 'no time'),
+    (dict(status='ok', checkpoint='/nonexistent', tokenizer='/nonexistent'), 'not found'),
+])
+def test_skipped_with_the_reason_without_a_pretrained_encoder(pretrain, match, tmp_path):
+    logs = []
+    summary = {} if pretrain is None else dict(pretrain=pretrain)
+    section = ov_det_stage.run(QuickstartConfig(work_dir=str(tmp_path)), summary, logs.append)
+    assert section['status'] == 'skipped' and match in section['reason']
+    assert any('skipped' in line for line in logs)
+
+
+def test_config_points_at_the_world_and_the_checkpoint(world, ckpt, tmp_path):
+    config = QuickstartConfig(work_dir=str(tmp_path), data_root=world, seed=3)
+    cfg = ov_det_stage.build_config(config, ckpt, f'{world}/tokenizer', str(tmp_path / 'w'), 2)
+    assert cfg.model.backbone.checkpoint == ckpt
+    assert cfg.model.neck.in_channels == [32] * 4  # the tiny checkpoint's width
+    text = cfg.model.roi_head.bbox_head.text_embeddings
+    assert text.checkpoint == ckpt and text.tokenizer == f'{world}/tokenizer'
+    assert cfg.train_dataloader.dataset.ann_file == 'annotations/instances_train_base.json'
+    for loader in (cfg.train_dataloader, cfg.test_dataloader):
+        assert osp.isfile(osp.join(loader.dataset.data_root, loader.dataset.ann_file))
+    assert osp.isfile(cfg.test_evaluator.ann_file)
+    assert cfg.train_cfg.max_epochs == 2 and cfg.randomness.seed == 3
+    assert [s.end for s in cfg.param_scheduler if s.type == 'CosineAnnealingLR'] == [2]
+    assert ov_det_stage.BARS == dict(base_ap50_en=0.5, novel_ap50_en=0.3, novel_ap50_zh=0.25,
+                                     random_gap=0.1)
+
+
+@pytest.mark.slow
+def test_the_whole_stage_on_a_tiny_world(only_when_selected, world, ckpt, tmp_path):
+    """Minutes on 2 CPU cores: trains one epoch and runs every evaluation and picture."""
+    config = QuickstartConfig(work_dir=str(tmp_path), data_root=world)
+    summary = dict(pretrain=dict(status='ok', checkpoint=ckpt, tokenizer=f'{world}/tokenizer'))
+    section = ov_det_stage.run(config, summary, print, epochs=1)
+    assert section['status'] == 'ok' and section['iterations'] > 0
+    for key in KEYS:
+        assert 0 <= section[key] <= 1, key
+    assert set(section['meets_bars']) == set(ov_det_stage.BARS)
+    for lang in ('en', 'zh'):
+        assert osp.getsize(section['pictures'][lang]) > 1000
+    assert osp.isfile(section['detector'])
