@@ -1,4 +1,5 @@
 """FGCLIP2Tokenizer and FGCLIP2Tokenize on a tiny Gemma-layout tokenizer built offline."""
+import copy
 import json
 import os.path as osp
 import pickle
@@ -178,7 +179,7 @@ def test_tokenize_transform_is_lazy_and_pickles_without_tokenizer(tok_dir):
     assert clone._tokenizer is None and transform._tokenizer is built
     assert torch.equal(clone(dict(caption='a cat'))['ids'], first)
     transform._pid = -1  # as if forked: rebuilt once in the new process
-    transform(dict(caption='a cat'))
+    transform(dict(caption='a dog'))  # not memoised: needs the (rebuilt) tokenizer
     assert transform._tokenizer is not built
 
 
@@ -205,3 +206,22 @@ def test_tokenize_builds_through_registry(tok_dir):
             keys=dict(caption=('text_short', 'short')))
     ])
     assert pipeline(dict(caption='a cat'))['text_short'].shape == (64, )
+
+
+def test_tokenize_memo_gives_the_uncached_ids(tok_dir):
+    """The per-walk memo returns exactly what the tokenizer returns, for repeated texts,
+    nested groups and a full memo."""
+    keys = dict(caption=('ids', 'short'), boxes=('box_ids', 'box'), hard=('hard_ids', 'box'))
+    sample = dict(caption='a red circle', boxes=['red circle', 'blue square', 'red circle'],
+                  hard=[['red circle', 'blue circle'], ['blue square', 'red circle']])
+    plain = FGCLIP2Tokenize(tokenizer=dict(folder=tok_dir), keys=keys, cache_size=0)
+    expected = plain(copy.deepcopy(sample))
+    for cache_size in (65536, 2):
+        memo = FGCLIP2Tokenize(tokenizer=dict(folder=tok_dir), keys=keys, cache_size=cache_size)
+        for _ in range(2):  # cold, then warm
+            got = memo(copy.deepcopy(sample))
+            for key in ('ids', 'box_ids', 'hard_ids'):
+                assert torch.equal(got[key], expected[key]), (cache_size, key)
+        assert sum(len(m) for m in memo._memo.values()) <= 2 * cache_size
+    with pytest.raises(TypeError, match=r"results\['boxes'\]\[1\] must be a str"):
+        plain(dict(caption='x', boxes=['a', 3], hard=[['a']]))

@@ -118,3 +118,42 @@ def test_custom_loss_and_frozen_params():
     model.parse_losses(losses)[0].backward()
     assert model.text_encoder.long_pos_ori.grad is None and model.logit_bias.grad is None
     assert not model.logit_bias.requires_grad and model.logit_scale.grad is not None
+
+
+def test_repeated_texts_encoded_once_give_the_same_losses_and_gradients(monkeypatch):
+    """Hard negatives that repeat (as they do across boxes) are encoded once; the losses
+    and every gradient equal those of encoding each row on its own."""
+    import fgclip2_mm.models.vlms.train_features as train_features
+    inputs = batch()
+    hard = inputs['hardneg_input_ids']
+    hard[2, 1] = hard[0, 2]  # whole groups and single texts repeat
+    hard[3, 0, 5:] = hard[0, 1, 5:]
+    inputs['box_input_ids'][3, 1] = hard[0, 1, 0]
+    encoded_rows = []
+
+    def run(dedup: bool):
+        model = tiny_model().train()
+        if not dedup:
+            monkeypatch.setattr(train_features, '_encode_unique', lambda ids, enc: enc(ids))
+        else:
+            original = train_features._encode_unique
+            monkeypatch.setattr(train_features, '_encode_unique', lambda ids, enc: original(
+                ids, lambda u: encoded_rows.append(u.shape[0]) or enc(u)))
+        losses = model(inputs, mode='loss')
+        parsed, _ = model.parse_losses(losses)
+        parsed.backward()
+        monkeypatch.undo()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+        return {k: v.detach() for k, v in losses.items() if k.startswith('loss')}, grads
+
+    plain_losses, plain_grads = run(dedup=False)
+    dedup_losses, dedup_grads = run(dedup=True)
+    total_rows = 4 + 7 + 6 * 11  # short captions, region texts, hard texts (one pass)
+    assert encoded_rows and encoded_rows[-1] < total_rows  # the repeats were encoded once
+    for key, value in plain_losses.items():
+        torch.testing.assert_close(dedup_losses[key], value, msg=key)
+    assert plain_grads.keys() == dedup_grads.keys()
+    for name, grad in plain_grads.items():
+        scale = float(grad.abs().max())  # float32 sums in another order
+        torch.testing.assert_close(dedup_grads[name], grad, rtol=1e-4, atol=1e-5 * scale + 1e-8,
+                                   msg=name)

@@ -3,6 +3,8 @@ import copy
 import os
 from typing import Dict, Mapping, Optional, Sequence, Tuple
 
+import torch
+
 from ...registry import TRANSFORMS
 from ..tokenization import WALK_TYPES, FGCLIP2Tokenizer
 
@@ -45,18 +47,25 @@ class FGCLIP2Tokenize:
              keys=dict(short_caption=('text_short', 'short'),
                        caption=('text_long', 'long')))
 
+    Region phrases and hard negatives repeat across records (a shared vocabulary of
+    attributes), so each process memoises the ids of up to ``cache_size`` distinct texts
+    per walk; ids do not depend on the batch, so the memo never changes a result.
+
     Args:
         tokenizer (dict): Keyword arguments of :class:`FGCLIP2Tokenizer` (``folder`` is
             required; a ``type`` key, if any, must name ``FGCLIP2Tokenizer``).
         keys (dict): ``{source_key: (target_key, walk_type)}``.
         allow_missing (bool): Skip source keys absent from ``results`` (or set to None)
             instead of raising ``KeyError``. Defaults to False.
+        cache_size (int): Distinct texts memoised per walk and process (0 disables it;
+            about 0.5 KB each). Defaults to 65536.
     """
 
     def __init__(self,
                  tokenizer: dict,
                  keys: Mapping[str, Sequence[str]],
-                 allow_missing: bool = False) -> None:
+                 allow_missing: bool = False,
+                 cache_size: int = 65536) -> None:
         if not isinstance(tokenizer, Mapping) or 'folder' not in tokenizer:
             raise ValueError(f'tokenizer must be a dict with a "folder" key, got {tokenizer!r}')
         if not os.path.isdir(os.path.expanduser(str(tokenizer['folder']))):
@@ -73,8 +82,12 @@ class FGCLIP2Tokenize:
         self.tokenizer_cfg = cfg
         self.keys = _parse_keys(keys)
         self.allow_missing = bool(allow_missing)
+        if int(cache_size) < 0:
+            raise ValueError(f'cache_size must be >= 0, got {cache_size!r}')
+        self.cache_size = int(cache_size)
         self._tokenizer: Optional[FGCLIP2Tokenizer] = None
         self._pid: Optional[int] = None
+        self._memo: Dict[str, Dict[str, torch.Tensor]] = {}
 
     @property
     def tokenizer(self) -> FGCLIP2Tokenizer:
@@ -88,7 +101,24 @@ class FGCLIP2Tokenize:
         state = self.__dict__.copy()
         state['_tokenizer'] = None
         state['_pid'] = None
+        state['_memo'] = {}
         return state
+
+    def _ids(self, texts: Sequence[str], walk_type: str) -> torch.Tensor:
+        """(len(texts), L) ids, through the per-walk memo."""
+        if not self.cache_size:
+            return self.tokenizer(list(texts), walk_type)
+        memo = self._memo.setdefault(walk_type, {})
+        missing = list(dict.fromkeys(t for t in texts if t not in memo))
+        if missing:
+            for text, row in zip(missing, self.tokenizer(missing, walk_type)):
+                if len(memo) < self.cache_size:
+                    memo[text] = row
+            if any(t not in memo for t in texts):  # memo full: no memo for this call
+                return self.tokenizer(list(texts), walk_type)
+        if not texts:
+            return torch.empty((0, self.tokenizer.max_length(walk_type)), dtype=torch.long)
+        return torch.stack([memo[t] for t in texts])
 
     def transform(self, results: dict) -> dict:
         """Tokenise the configured keys.
@@ -107,12 +137,13 @@ class FGCLIP2Tokenize:
                 raise KeyError(f'FGCLIP2Tokenize: results has no text under {src!r} '
                                f'(keys: {sorted(results)})')
             if isinstance(value, str):
-                results[dst] = self.tokenizer(value, walk_type)[0]
+                results[dst] = self._ids([value], walk_type)[0]
             elif isinstance(value, (list, tuple)) and value and \
                     all(isinstance(v, (list, tuple)) for v in value):
                 results[dst] = self._nested(value, walk_type, src)
             elif isinstance(value, (list, tuple)):
-                results[dst] = self.tokenizer(list(value), walk_type)
+                self._check_strings(value, src)
+                results[dst] = self._ids(list(value), walk_type)
             else:
                 raise TypeError(f'FGCLIP2Tokenize: results[{src!r}] must be a str or a list '
                                 f'of str, got {type(value).__name__}')
@@ -125,8 +156,16 @@ class FGCLIP2Tokenize:
             raise ValueError(f'FGCLIP2Tokenize: results[{src!r}] is a nested list whose inner '
                              f'lists have different lengths {sorted(sizes)}')
         flat = [text for group in groups for text in group]
-        ids = self.tokenizer(flat, walk_type)
+        self._check_strings(flat, src)
+        ids = self._ids(flat, walk_type)
         return ids.reshape(len(groups), sizes.pop(), ids.shape[-1])
+
+    @staticmethod
+    def _check_strings(texts: Sequence, src: str) -> None:
+        for index, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f'FGCLIP2Tokenize: results[{src!r}][{index}] must be a str, '
+                                f'got {type(text).__name__}')
 
     def __call__(self, results: dict) -> dict:
         return self.transform(results)
