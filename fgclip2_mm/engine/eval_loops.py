@@ -57,6 +57,16 @@ class _ZeroShotTasks:
             evaluator.dataset_meta = loader.dataset.metainfo
             self.tasks.append((loader, evaluator))
 
+    def _run_with_hooks(self, stage: str) -> Dict[str, float]:
+        """``_run_tasks`` between the runner's ``before/after_<stage>[_epoch]`` hooks."""
+        self.runner.call_hook(f'before_{stage}')
+        self.runner.call_hook(f'before_{stage}_epoch')
+        with torch.no_grad():
+            metrics = self._run_tasks(stage)
+        self.runner.call_hook(f'after_{stage}_epoch', metrics=metrics)
+        self.runner.call_hook(f'after_{stage}')
+        return metrics
+
     def _run_tasks(self, stage: str) -> Dict[str, float]:
         model = self.runner.model
         model.eval()
@@ -116,13 +126,7 @@ class FGCLIP2ValLoop(_ZeroShotTasks, ValLoop):
 
     def run(self) -> dict:
         """Evaluate every task; metrics of all tasks in one dict."""
-        self.runner.call_hook('before_val')
-        self.runner.call_hook('before_val_epoch')
-        with torch.no_grad():
-            metrics = self._run_tasks('val')
-        self.runner.call_hook('after_val_epoch', metrics=metrics)
-        self.runner.call_hook('after_val')
-        return metrics
+        return self._run_with_hooks('val')
 
 
 @LOOPS.register_module()
@@ -147,10 +151,4 @@ class FGCLIP2TestLoop(_ZeroShotTasks, TestLoop):
 
     def run(self) -> dict:
         """Evaluate every task; metrics of all tasks in one dict."""
-        self.runner.call_hook('before_test')
-        self.runner.call_hook('before_test_epoch')
-        with torch.no_grad():
-            metrics = self._run_tasks('test')
-        self.runner.call_hook('after_test_epoch', metrics=metrics)
-        self.runner.call_hook('after_test')
-        return metrics
+        return self._run_with_hooks('test')

@@ -1,48 +1,9 @@
 """Test helpers (like ``mmdet.testing``): a tiny FG-CLIP 2 checkpoint, a tiny detector config
 and a small synthetic world shared by the tests of one process. Nothing is downloaded."""
 import copy
-import os.path as osp
-import shutil
-from typing import Dict, Optional
+from typing import Optional
 
-import torch
-
-TOKENIZER_FILES = ('tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json')
-_WORLDS: Dict[str, str] = {}
-
-
-def write_tiny_checkpoint(folder: str, tokenizer_dir: str, seed: int = 0) -> str:
-    """Save a random ``FGCLIP2(arch='tiny')`` (our folder layout) with the tokenizer files.
-
-    Args:
-        folder (str): Output folder (created).
-        tokenizer_dir (str): A tokenizer folder (e.g. a synthetic world's ``tokenizer/``)
-            whose vocabulary fits the tiny arch (1024 ids).
-        seed (int): Weight seed. Defaults to 0.
-
-    Returns:
-        str: ``folder``.
-    """
-    from fgclip2_mm.apis import save_fgclip2
-    from fgclip2_mm.models import FGCLIP2
-    torch.manual_seed(seed)
-    save_fgclip2(FGCLIP2(arch='tiny'), folder)
-    for name in TOKENIZER_FILES:
-        if osp.isfile(osp.join(tokenizer_dir, name)):
-            shutil.copyfile(osp.join(tokenizer_dir, name), osp.join(folder, name))
-    return folder
-
-
-def synthetic_world(root: str, num_train: int = 24, num_val: int = 16, seed: int = 0) -> str:
-    """Generate a small synthetic world under ``root`` once per process and return its
-    folder (later calls with the same arguments reuse it)."""
-    from fgclip2_mm.datasets.synthetic import generate_world
-    key = f'{root}|{num_train}|{num_val}|{seed}'
-    if key not in _WORLDS:
-        out = osp.join(root, f'world_{num_train}_{num_val}_{seed}')
-        generate_world(out, seed=seed, num_train=num_train, num_val=num_val, workers=1)
-        _WORLDS[key] = out
-    return _WORLDS[key]
+from fgclip2_mm.testing import synthetic_world, write_tiny_checkpoint  # noqa: F401
 
 
 def tiny_detector_cfg(checkpoint: str,
