@@ -64,10 +64,12 @@ def _vision_inputs(model, batch: dict) -> tuple:
             batch['spatial_shapes'].to(device))
 
 
-def _tokenizer(tokenizer):
+def _tokenizer(tokenizer, model):
+    """A tokenizer object; one built from a folder pads to the model's own walk lengths."""
     if isinstance(tokenizer, (str, os.PathLike)):
         from fgclip2_mm.datasets.tokenization import FGCLIP2Tokenizer
-        return FGCLIP2Tokenizer(tokenizer)
+        text = model.text_encoder
+        return FGCLIP2Tokenizer(tokenizer, short_length=text.max_len, long_length=text.long_len)
     return tokenizer
 
 
@@ -93,12 +95,13 @@ def encode_texts(model,
         model (FGCLIP2): The model.
         texts (str | list[str]): English or Chinese texts.
         tokenizer (FGCLIP2Tokenizer | str): A tokenizer or its folder (a checkpoint folder
-            holds the tokenizer files, so its path works).
+            holds the tokenizer files, so its path works; texts are then padded to the
+            model's walk lengths).
         walk_type (str): Defaults to ``'short'`` (use ``'box'`` for region phrases,
             ``'long'`` for long captions).
         normalize (bool): L2-normalise. Defaults to True.
     """
-    ids = _tokenizer(tokenizer)(_as_list(texts), walk_type=walk_type)
+    ids = _tokenizer(tokenizer, model)(_as_list(texts), walk_type=walk_type)
     emb = model.get_text_features(ids.to(_device_dtype(model)[0]), walk_type)
     return F.normalize(emb.float(), dim=-1) if normalize else emb
 

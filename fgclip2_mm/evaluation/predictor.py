@@ -91,6 +91,11 @@ class FGCLIP2ZeroShotPredictor:
                  text_batch_size: int = 256,
                  feature_memo_mb: float = 512) -> None:
         self.tokenizer = _build_tokenizer(tokenizer)
+        # A folder (or a dict without lengths) says nothing about the text lengths: they
+        # follow the model's walks (64 / 196 for the released models, less for small ones).
+        self._lengths_from_model = not (isinstance(tokenizer, FGCLIP2Tokenizer) or (
+            isinstance(tokenizer, dict) and
+            ({'short_length', 'long_length'} & set(tokenizer))))
         self.cache = TextEmbeddingCache(cache_dir)
         self.region_logit_scale = float(region_logit_scale)
         self.text_batch_size = int(text_batch_size)
@@ -126,6 +131,9 @@ class FGCLIP2ZeroShotPredictor:
                              '(use the fgclip2_mm evaluation datasets)')
         self.meta = dict(metainfo)
         self.class_embeds = None
+        if self._lengths_from_model:
+            text = unwrap_model(model).text_encoder
+            self.tokenizer.short_length, self.tokenizer.long_length = text.max_len, text.long_len
         if task in VOCABULARY_TASKS:
             if not metainfo.get('classes'):
                 raise ValueError(f'{task} dataset metainfo has no "classes"')

@@ -154,3 +154,27 @@ def test_image_work_is_shared_and_reset(eval_world, tiny_model):
     assert predictor.num_image_forwards == num_images
     for a, b in zip(first, again):
         assert torch.allclose(a, b.pred_scores, atol=1e-6)
+
+
+def test_tokenizer_folder_follows_the_model_text_lengths(eval_world):
+    """A model with 16 / 52 text positions evaluates from a plain tokenizer folder (texts
+    padded to the model's walks, as in training), through the predictor and the API."""
+    from fgclip2_mm.models import FGCLIP2
+    from fgclip2_mm.models.utils.arch_zoo import get_arch
+    arch = get_arch('tiny')
+    arch['text'].update(max_len=16, long_len=52, keep_len=4)
+    torch.manual_seed(0)
+    model = FGCLIP2(arch=arch).eval()
+    tok = osp.join(eval_world, 'tokenizer')
+    ds = box_dataset(eval_world)
+    predictor = FGCLIP2ZeroShotPredictor(tok, cache_dir=None)
+    predictor.prepare(model, ds.metainfo)
+    assert (predictor.tokenizer.short_length, predictor.tokenizer.long_length) == (16, 52)
+    item = ds[0]
+    out = predictor.predict(model, dict(inputs=[item['inputs']],
+                                        data_samples=[item['data_samples']]))
+    assert out[0].pred_scores.shape[-1] == len(ds.metainfo['classes'])
+    assert encode_texts(model, ['a red circle'], tok, 'long').shape == (1, 32)
+    with pytest.raises(ValueError, match='at most 16 tokens'):  # explicit lengths are kept
+        FGCLIP2ZeroShotPredictor(dict(folder=tok, short_length=64), cache_dir=None).prepare(
+            model, ds.metainfo)
