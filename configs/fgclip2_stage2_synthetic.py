@@ -11,10 +11,19 @@ _base_ = [
 # tokens; 64-token padding would make the text tower, which dominates the cost, twice as
 # slow) stretched to 104 long positions; the tokenizer lengths of
 # _base_/datasets/synthetic_bilingual.py match them. Random init (no SigLIP 2 offline).
+#
+# From random init the dense head attends uniformly (every region of an image gets the same
+# feature, so the region losses see no signal for hundreds of steps):
+# FGCLIP2SelfSimilarDenseInit ties its keys to its queries (models/vlms/dense_init.py).
+# SigLIP's bias init (-10) suits batches of 32k; with 32 pairs per row it keeps every
+# logit far below 0, negatives give no gradient and the embeddings collapse for ~300 steps:
+# start at the prior log-odds of a positive pair instead, log(1 / 31).
 model = dict(
     arch='small',
     vision_backbone=dict(arch='small', with_cp=False),
     text_encoder=dict(arch='small', with_cp=False),
+    logit_bias_init=-3.4,
+    init_cfg=dict(type='fgclip2_mm.FGCLIP2SelfSimilarDenseInit', scale=8.0),
     data_preprocessor=dict(pad_to='longest'))  # every image has the same fixed budget
 # fp32 on CPU (bf16 matmuls are slower there); random init needs a much larger lr than
 # the 1e-6 fine-tuning rate of the recipe, and stronger weight decay.
@@ -23,7 +32,7 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.05),
     constructor='FGCLIP2OptimWrapperConstructor')
-max_iters = 1200
+max_iters = 1000
 warmup_iters = int(0.03 * max_iters)
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters + 1)
 param_scheduler = [

@@ -27,6 +27,26 @@ def test_quickstart_writes_summary_and_pictures(tmp_path):
 
     again = run_quickstart(config)
     assert again['world']['reused']
+    assert {again[name]['status'] for name in SECTIONS} == {'not_run'}  # built, not selected
+
+
+def test_unselected_sections_keep_the_previous_finished_ones(tmp_path):
+    """``--sections ov_det`` after a full run reuses the pretrain section it needs; a
+    summary of another world is not reused."""
+    config = QuickstartConfig(work_dir=str(tmp_path / 'qs'), data_root=str(tmp_path / 'world'),
+                              num_train=12, num_val=8, workers=1, sections=[])
+    run_quickstart(config)
+    path = tmp_path / 'qs' / 'summary.json'
+    old = json.loads(path.read_text(encoding='utf-8'))
+    old['pretrain'] = {'status': 'ok', 'checkpoint': 'x', 'box_cls_top1_en': 0.5}
+    old['eval'] = {'status': 'skipped', 'reason': 'r'}
+    path.write_text(json.dumps(old), encoding='utf-8')
+    summary = run_quickstart(config)
+    assert summary['pretrain'] == old['pretrain']  # finished: kept
+    assert summary['eval']['status'] == 'not_run'  # not finished: not kept
+    other = QuickstartConfig(**{**config.__dict__, 'seed': 1})
+    path.write_text(json.dumps(old), encoding='utf-8')
+    assert run_quickstart(other)['pretrain']['status'] == 'not_run'
 
 
 def test_quickstart_cli_rejects_bad_arguments_in_one_line():

@@ -74,14 +74,40 @@ def _write(path: str, summary: dict) -> None:
     os.replace(tmp, path)
 
 
+def _previous_sections(path: str, config: QuickstartConfig) -> dict:
+    """Finished sections of an earlier summary written with the same world (data root,
+    seed and sizes); {} when there is none or it does not match."""
+    if not osp.isfile(path):
+        return {}
+    try:
+        with open(path, encoding='utf-8') as f:
+            old = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    keys = ('data_root', 'seed', 'num_train', 'num_val')
+    old_cfg = old.get('config') or {}
+    if any(old_cfg.get(k) != getattr(config, k) for k in keys):
+        return {}
+    return {name: old[name] for name in SECTIONS
+            if isinstance(old.get(name), dict) and old[name].get('status') == 'ok'}
+
+
 def run_quickstart(config: QuickstartConfig) -> dict:
     """Run the quick start and return the summary (also written to ``summary.json``)."""
     os.makedirs(config.work_dir, exist_ok=True)
     summary_path = osp.join(config.work_dir, 'summary.json')
     start = time.time()
     summary: dict = {'config': asdict(config)}
-    summary.update({name: {'status': 'not_built', 'issue': issue}
-                    for name, issue in SECTIONS.items()})
+    previous = _previous_sections(summary_path, config)
+    for name, issue in SECTIONS.items():
+        if name in config.sections:
+            summary[name] = {'status': 'not_built', 'issue': issue}
+        elif name in previous:  # e.g. --sections ov_det reuses the last pretrain section
+            summary[name] = previous[name]
+            _log(f'{name}: not selected; keeping the section of the previous {summary_path}')
+        else:
+            summary[name] = {'status': 'not_run' if _find_stage(name) else 'not_built',
+                             'issue': issue}
 
     _log(f'synthetic world -> {config.data_root}')
     summary['world'] = world_stage.run(config, log=_log)
