@@ -103,11 +103,16 @@ def test_finehard_records_and_parallel_negatives(world, split):
             negs_en, negs_zh = box_en['short_expr_negs'], box_zh['short_expr_negs']
             assert list(negs_en) == list(negs_zh) == [str(i) for i in range(10)]
             assert len(set(negs_en.values()) | {box_en['short_expr']}) == 11
+            changes = []
             for key in negs_en:
                 negative = parse_short_expression(negs_en[key], 'en')
                 assert parse_short_expression(negs_zh[key], 'zh') == negative
                 changed = changed_attributes(positive, negative)
-                assert len(changed) == 1 and changed[0] in ('colour', 'pattern', 'size')
+                assert len(changed) == 1
+                changes.append(changed[0])
+            # 7 attribute changes, then 3 shape swaps (the noun, everything else kept)
+            assert set(changes[:7]) <= {'colour', 'pattern', 'size'}
+            assert changes[7:] == ['shape'] * 3
 
 
 @pytest.mark.parametrize('level,num_changed', [('hard', 1), ('medium', 2), ('easy', 3),

@@ -25,7 +25,7 @@ from .tokenizer import build_tokenizer, save_tokenizer
 from .vocabulary import CATEGORY_NAMES
 from .world_meta import world_meta
 
-GENERATOR_VERSION = '1.0.0'
+GENERATOR_VERSION = '1.1.0'  # 1.1: shape-swap negatives in FineHARD records
 SPLITS = ('train', 'val')
 CLASSIFICATION_SHARE = 0.2  # classification images per detection image
 # Everything the generator owns inside out_dir; overwrite removes only these.
