@@ -27,6 +27,11 @@ def test_quickstart_writes_summary_and_pictures(tmp_path):
 
     again = run_quickstart(config)
     assert again['world']['reused']
+    meta_path = tmp_path / 'world' / 'world_meta.json'
+    meta = json.loads(meta_path.read_text(encoding='utf-8'))
+    meta['generator_version'] = '0.9.0'  # a world from an older generator is rebuilt
+    meta_path.write_text(json.dumps(meta), encoding='utf-8')
+    assert not run_quickstart(config)['world']['reused']
     assert {again[name]['status'] for name in SECTIONS} == {'not_run'}  # built, not selected
 
 

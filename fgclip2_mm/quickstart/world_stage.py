@@ -5,6 +5,7 @@ import time
 from typing import Callable
 
 from ..datasets.synthetic import generate_world
+from ..datasets.synthetic.generate import GENERATOR_VERSION
 from ..visualization import write_world_gallery
 
 
@@ -13,8 +14,11 @@ def _matching_world(config, meta_path: str) -> bool:
         return False
     with open(meta_path, encoding='utf-8') as f:
         meta = json.load(f)
+    # A world of another generator version has other texts (e.g. 1.1 added shape-swap
+    # negatives): never train on it silently.
     return (meta.get('seed') == config.seed and meta.get('num_train') == config.num_train
-            and meta.get('num_val') == config.num_val)
+            and meta.get('num_val') == config.num_val
+            and meta.get('generator_version') == GENERATOR_VERSION)
 
 
 def run(config, log: Callable[[str], None]) -> dict:
