@@ -32,7 +32,31 @@ WORK_DIR_CACHE = 'work_dir'
 
 
 class _ZeroShotTasks:
-    """The (dataloader, evaluator) pairs and the predictor shared by both loops."""
+    """The (dataloader, evaluator) pairs and the predictor shared by both loops; a loop
+    sets ``STAGE`` (``'val'`` / ``'test'``) and ``DEFAULT_CACHE_DIR``."""
+    STAGE: str
+    DEFAULT_CACHE_DIR: Optional[str]
+    _UNSET = object()
+
+    def __init__(self,
+                 runner,
+                 dataloader,
+                 evaluator: Union[dict, List],
+                 tokenizer: Optional[Union[str, dict]] = None,
+                 cache_dir=_UNSET,
+                 extra_tasks: Sequence[dict] = (),
+                 region_logit_scale: float = 100.0,
+                 text_batch_size: int = 256,
+                 fp16: bool = False) -> None:
+        super().__init__(runner, dataloader, evaluator, fp16)  # ValLoop / TestLoop
+        if cache_dir is self._UNSET:
+            cache_dir = self.DEFAULT_CACHE_DIR
+        self._setup(tokenizer, cache_dir, list(extra_tasks), region_logit_scale,
+                    text_batch_size)
+
+    def run(self) -> dict:
+        """Evaluate every task; metrics of all tasks in one dict."""
+        return self._run_with_hooks(self.STAGE)
 
     def _setup(self, tokenizer, cache_dir: Optional[str], extra_tasks: Sequence[dict],
                region_logit_scale: float, text_batch_size: int) -> None:
@@ -110,23 +134,8 @@ class FGCLIP2ValLoop(_ZeroShotTasks, ValLoop):
         fp16 (bool): Autocast. Defaults to False.
     """
 
-    def __init__(self,
-                 runner,
-                 dataloader,
-                 evaluator: Union[dict, List],
-                 tokenizer: Optional[Union[str, dict]] = None,
-                 cache_dir: Optional[str] = None,
-                 extra_tasks: Sequence[dict] = (),
-                 region_logit_scale: float = 100.0,
-                 text_batch_size: int = 256,
-                 fp16: bool = False) -> None:
-        super().__init__(runner, dataloader, evaluator, fp16)
-        self._setup(tokenizer, cache_dir, list(extra_tasks), region_logit_scale,
-                    text_batch_size)
-
-    def run(self) -> dict:
-        """Evaluate every task; metrics of all tasks in one dict."""
-        return self._run_with_hooks('val')
+    STAGE = 'val'
+    DEFAULT_CACHE_DIR = None
 
 
 @LOOPS.register_module()
@@ -135,20 +144,5 @@ class FGCLIP2TestLoop(_ZeroShotTasks, TestLoop):
     except that ``cache_dir`` defaults to ``'work_dir'`` (vocabulary embeddings of a
     released checkpoint are reused across runs)."""
 
-    def __init__(self,
-                 runner,
-                 dataloader,
-                 evaluator: Union[dict, List],
-                 tokenizer: Optional[Union[str, dict]] = None,
-                 cache_dir: Optional[str] = WORK_DIR_CACHE,
-                 extra_tasks: Sequence[dict] = (),
-                 region_logit_scale: float = 100.0,
-                 text_batch_size: int = 256,
-                 fp16: bool = False) -> None:
-        super().__init__(runner, dataloader, evaluator, fp16)
-        self._setup(tokenizer, cache_dir, list(extra_tasks), region_logit_scale,
-                    text_batch_size)
-
-    def run(self) -> dict:
-        """Evaluate every task; metrics of all tasks in one dict."""
-        return self._run_with_hooks('test')
+    STAGE = 'test'
+    DEFAULT_CACHE_DIR = WORK_DIR_CACHE
