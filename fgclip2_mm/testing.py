@@ -1,8 +1,11 @@
 """Test helpers shared by the integrations (like ``mmdet.testing``): a tiny FG-CLIP 2
-checkpoint folder and a small synthetic world per process. Nothing is downloaded."""
+checkpoint folder, a small synthetic world per process, and tools/ scripts as modules.
+Nothing is downloaded."""
+import importlib.util
 import os.path as osp
 import shutil
-from typing import Dict
+from types import ModuleType
+from typing import Dict, Optional
 
 import torch
 
@@ -43,3 +46,13 @@ def synthetic_world(root: str, num_train: int = 24, num_val: int = 16, seed: int
             generate_world(out, seed=seed, num_train=num_train, num_val=num_val, workers=1)
         _WORLDS[key] = out
     return _WORLDS[key]
+
+
+def load_script(path: str, name: Optional[str] = None) -> ModuleType:
+    """Import a script of ``tools/`` (not a package) as a module, to call its ``main`` or
+    helpers in-process. ``name`` defaults to the file name without ``.py``."""
+    name = name or osp.splitext(osp.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -10,11 +10,15 @@ with mmdet's ``OVCocoMetric``:
 * ``base_ap50_zh`` / ``novel_ap50_zh``: the same detector with Chinese names;
 * ``novel_ap50_random_text``: the same detector with random class embeddings (control: the
   novel classes are found through the text embeddings, not by chance);
+* ``agnostic_ap50_en``: diagnostic, the English detections scored with pycocotools'
+  ``useCats=0`` over all 16 shapes, i.e. localisation alone: it separates a detector that
+  cannot find objects from an encoder that cannot name their shapes;
 
 and draws the detections on a held-out image with novel shapes (English and Chinese
 vocabularies) through :class:`~fgclip2_mm.integrations.mmdet.FGCLIP2OVDetInferencer`, the
 same path as ``tools/ov_det_demo.py``. AP values are fractions.
 """
+import json
 import os.path as osp
 import shutil
 import time
@@ -67,6 +71,7 @@ def build_config(config, ckpt: str, tok: str, work_dir: str, epochs: int = EPOCH
         loader.dataset.data_root = root
     for evaluator in (cfg.val_evaluator, cfg.test_evaluator):
         evaluator.ann_file = osp.join(root, 'annotations', 'instances_val.json')
+    cfg.test_evaluator.outfile_prefix = osp.join(work_dir, 'test_detections')
     cfg.train_cfg.update(max_epochs=epochs, val_interval=epochs + 1)
     for scheduler in cfg.param_scheduler:
         if scheduler.type == 'CosineAnnealingLR':
@@ -81,6 +86,28 @@ def build_config(config, ckpt: str, tok: str, work_dir: str, epochs: int = EPOCH
 
 def _ap50(metrics: dict) -> tuple:
     return tuple(round(float(metrics[f'coco/{k}_ap50']), 4) for k in ('base', 'novel'))
+
+
+def class_agnostic_ap50(ann_file: str, detections_json: str) -> float:
+    """Box AP50 ignoring labels (pycocotools ``useCats=0``): a box found under two labels
+    counts once as a hit and once as a false positive, so this is a lower bound."""
+    import contextlib
+    import io
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress
+        gt = COCO(ann_file)
+        with open(detections_json, encoding='utf-8') as f:
+            detections = json.load(f)
+        if not detections:
+            return 0.0
+        coco_eval = COCOeval(gt, gt.loadRes(detections), 'bbox')
+        coco_eval.params.useCats = 0
+        coco_eval.evaluate()
+        coco_eval.accumulate()
+        coco_eval.summarize()
+    return round(max(float(coco_eval.stats[1]), 0.0), 4)
 
 
 def _evaluate_random_text(runner, seed: int) -> dict:
@@ -172,13 +199,15 @@ def run(config, summary: dict, log: Callable[[str], None], epochs: int = EPOCHS)
     start = time.time()
     head = runner.model.roi_head.bbox_head
     base_en, novel_en = _ap50(runner.test())
+    agnostic_en = class_agnostic_ap50(cfg.test_evaluator.ann_file,
+                                      cfg.test_evaluator.outfile_prefix + '.bbox.json')
     head.language = 'zh'
     base_zh, novel_zh = _ap50(runner.test())
     head.language = 'en'
     base_rand, novel_rand = _ap50(_evaluate_random_text(runner, config.seed))
     test_seconds = time.time() - start
     log(f'ov_det: AP50 base/novel EN {base_en}/{novel_en}, ZH {base_zh}/{novel_zh}, '
-        f'random text {base_rand}/{novel_rand}')
+        f'random text {base_rand}/{novel_rand}; class-agnostic EN {agnostic_en}')
     pictures = _pictures(cfg, weights, config.data_root, config.work_dir)
     values = dict(base_ap50_en=base_en, novel_ap50_en=novel_en, novel_ap50_zh=novel_zh,
                   random_gap=round(novel_en - novel_rand, 4))
@@ -191,6 +220,7 @@ def run(config, summary: dict, log: Callable[[str], None], epochs: int = EPOCHS)
         novel_ap50_zh=novel_zh,
         base_ap50_random_text=base_rand,
         novel_ap50_random_text=novel_rand,
+        agnostic_ap50_en=agnostic_en,
         bars=dict(BARS),
         meets_bars=checks,
         encoder=ckpt,

@@ -1,6 +1,5 @@
 """Tests of the synthetic bilingual world generator (small worlds, CPU, a few seconds)."""
 import hashlib
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -17,6 +16,7 @@ from fgclip2_mm.datasets.synthetic import (BASE_CLASSES, CATEGORY_NAMES, NOVEL_C
                                            SEGMENTATION_METAINFO, changed_attributes,
                                            generate_world, parse_short_expression)
 from fgclip2_mm.datasets.synthetic.scene import sample_image_size, sample_scene
+from fgclip2_mm.testing import load_script
 from fgclip2_mm.datasets.synthetic.shapes import draw_shape_mask
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -295,10 +295,7 @@ def test_out_dir_checks_and_overwrite(tmp_path):
 
 
 def _load_cli():
-    spec = importlib.util.spec_from_file_location('generate_synthetic_world', CLI)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(CLI)
 
 
 def test_cli_bad_argument_in_a_real_process():

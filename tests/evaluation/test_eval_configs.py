@@ -4,7 +4,6 @@ evaluate_zero_shot on the same data; the pretraining validation piece runs throu
 Runner.val with the same numbers; every real-benchmark config parses."""
 import copy
 import glob
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -12,6 +11,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from fgclip2_mm.evaluation import evaluate_zero_shot
+from fgclip2_mm.testing import load_script
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SYNTHETIC = sorted(glob.glob(osp.join(ROOT, 'configs', 'eval', 'synthetic', '*.py')))
@@ -22,11 +22,7 @@ EXPECTED_KEYS = {'box-cls': 'box_cls/top1', 'fgovd': 'fgovd_hard/acc',
 
 
 def _test_tool():
-    spec = importlib.util.spec_from_file_location('fgclip2_test_tool',
-                                                  osp.join(ROOT, 'tools', 'test.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(osp.join(ROOT, 'tools', 'test.py'), 'fgclip2_test_tool')
 
 
 class _Capture:

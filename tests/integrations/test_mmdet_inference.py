@@ -1,6 +1,5 @@
 """Inference with free vocabularies: the inferencer (English, Chinese, mixed), checkpoints,
 the demo tool's one-line errors and output, Chinese labels in the visualizer."""
-import importlib.util
 import os.path as osp
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from mmengine.config import Config  # noqa: E402
 import fgclip2_mm  # noqa: E402,F401
 from fgclip2_mm.integrations.mmdet import (FGCLIP2DetLocalVisualizer,  # noqa: E402
                                            FGCLIP2OVDetInferencer, parse_vocabulary)
+from fgclip2_mm.testing import load_script  # noqa: E402
 from fgclip2_mm.integrations.mmdet.testing import (synthetic_world,  # noqa: E402
                                                    write_tiny_checkpoint)
 
@@ -108,10 +108,7 @@ def run_demo(*args, cwd=ROOT):
 
 @pytest.fixture(scope='module')
 def demo():
-    spec = importlib.util.spec_from_file_location('ov_det_demo', DEMO)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(DEMO)
 
 
 @pytest.mark.parametrize('args,match', [

@@ -1,6 +1,7 @@
 """The quick start's ``ov_det`` section: skipped with a reason without a pretrained encoder,
 a config pointed at the world and the checkpoint, and (slow) the whole stage on a tiny world.
 """
+import json
 import os.path as osp
 
 import pytest
@@ -11,7 +12,8 @@ from fgclip2_mm.integrations.mmdet.testing import (synthetic_world,  # noqa: E40
                                                    write_tiny_checkpoint)
 from fgclip2_mm.quickstart import QuickstartConfig, ov_det_stage  # noqa: E402
 
-KEYS = ('base_ap50_en', 'novel_ap50_en', 'novel_ap50_zh', 'novel_ap50_random_text')
+KEYS = ('base_ap50_en', 'novel_ap50_en', 'novel_ap50_zh', 'novel_ap50_random_text',
+        'agnostic_ap50_en')
 
 
 @pytest.fixture
@@ -56,10 +58,28 @@ def test_config_points_at_the_world_and_the_checkpoint(world, ckpt, tmp_path):
     for loader in (cfg.train_dataloader, cfg.test_dataloader):
         assert osp.isfile(osp.join(loader.dataset.data_root, loader.dataset.ann_file))
     assert osp.isfile(cfg.test_evaluator.ann_file)
+    assert cfg.test_evaluator.outfile_prefix == str(tmp_path / 'w' / 'test_detections')
     assert cfg.train_cfg.max_epochs == 2 and cfg.randomness.seed == 3
     assert [s.end for s in cfg.param_scheduler if s.type == 'CosineAnnealingLR'] == [2]
     assert ov_det_stage.BARS == dict(base_ap50_en=0.5, novel_ap50_en=0.3, novel_ap50_zh=0.25,
                                      random_gap=0.1)
+
+
+def test_class_agnostic_ap50_ignores_labels_but_not_boxes(world, tmp_path):
+    ann_file = osp.join(world, 'annotations', 'instances_val.json')
+    coco = json.load(open(ann_file))
+    num_classes = len(coco['categories'])
+    wrong_label = [dict(image_id=a['image_id'], bbox=a['bbox'], score=1.0,
+                        category_id=a['category_id'] % num_classes + 1)
+                   for a in coco['annotations']]
+    shifted = [dict(d, bbox=[d['bbox'][0] + 2 * d['bbox'][2], *d['bbox'][1:]])
+               for d in wrong_label]  # same labels, boxes moved off every object
+    for name, dets in (('wrong', wrong_label), ('shifted', shifted), ('none', [])):
+        with open(tmp_path / f'{name}.json', 'w') as f:
+            json.dump(dets, f)
+    assert ov_det_stage.class_agnostic_ap50(ann_file, str(tmp_path / 'wrong.json')) == 1.0
+    assert ov_det_stage.class_agnostic_ap50(ann_file, str(tmp_path / 'shifted.json')) < 0.2
+    assert ov_det_stage.class_agnostic_ap50(ann_file, str(tmp_path / 'none.json')) == 0.0
 
 
 @pytest.mark.slow

@@ -1,6 +1,5 @@
 """Checkpoint conversion: pure key maps, the two CLIs, bit-exact round trips."""
 import contextlib
-import importlib.util
 import io
 import json
 import os
@@ -12,6 +11,7 @@ import torch
 from safetensors.torch import load_file
 
 from fgclip2_mm.apis import load_fgclip2, save_fgclip2
+from fgclip2_mm.testing import load_script
 from fgclip2_mm.models.utils import (arch_to_hf_config, get_arch, hf_config_to_arch, hf_to_mm,
                                      mm_to_hf)
 from .helpers import MIXED_SHAPES, naflex_batch, official_config, official_state_dict, \
@@ -33,9 +33,7 @@ def _run(script, *args):
 
 def _main(script, *args):
     """Run a converter's ``main`` in-process (fast); returns (exit code, stderr)."""
-    spec = importlib.util.spec_from_file_location(os.path.basename(script)[:-3], script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script(script)
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         try:
