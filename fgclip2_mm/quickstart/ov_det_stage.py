@@ -10,9 +10,9 @@ with mmdet's ``OVCocoMetric``:
 * ``base_ap50_zh`` / ``novel_ap50_zh``: the same detector with Chinese names;
 * ``novel_ap50_random_text``: the same detector with random class embeddings (control: the
   novel classes are found through the text embeddings, not by chance);
-* ``agnostic_ap50_en``: diagnostic, the English detections scored with pycocotools'
-  ``useCats=0`` over all 16 shapes, i.e. localisation alone: it separates a detector that
-  cannot find objects from an encoder that cannot name their shapes;
+* ``agnostic_ap50_en``: diagnostic, the English detections after a class-agnostic NMS,
+  scored with pycocotools' ``useCats=0`` over all 16 shapes, i.e. localisation alone: it
+  separates a detector that cannot find objects from an encoder that cannot name them;
 
 and draws the detections on a held-out image with novel shapes (English and Chinese
 vocabularies) through :class:`~fgclip2_mm.integrations.mmdet.FGCLIP2OVDetInferencer`, the
@@ -88,20 +88,55 @@ def _ap50(metrics: dict) -> tuple:
     return tuple(round(float(metrics[f'coco/{k}_ap50']), 4) for k in ('base', 'novel'))
 
 
+def _agnostic_nms(detections: list, iou_threshold: float = 0.5) -> list:
+    """Greedy class-agnostic NMS per image over COCO-format detections: the detector's
+    class-aware NMS keeps one box per label, so collapsed class embeddings repeat a box
+    under many labels and fill the per-image output budget with copies."""
+    import numpy as np
+    by_image = {}
+    for det in detections:
+        by_image.setdefault(det['image_id'], []).append(det)
+    kept = []
+    for dets in by_image.values():
+        dets = sorted(dets, key=lambda d: -d['score'])
+        boxes = np.array([d['bbox'] for d in dets], dtype=np.float64)  # xywh
+        x1, y1 = boxes[:, 0], boxes[:, 1]
+        x2, y2 = x1 + boxes[:, 2], y1 + boxes[:, 3]
+        area = boxes[:, 2] * boxes[:, 3]
+        alive = np.ones(len(dets), dtype=bool)
+        for i in range(len(dets)):
+            if not alive[i]:
+                continue
+            kept.append(dets[i])
+            w = np.clip(np.minimum(x2[i], x2) - np.maximum(x1[i], x1), 0, None)
+            h = np.clip(np.minimum(y2[i], y2) - np.maximum(y1[i], y1), 0, None)
+            iou = w * h / np.maximum(area[i] + area - w * h, 1e-9)
+            alive &= iou <= iou_threshold
+    return kept
+
+
 def class_agnostic_ap50(ann_file: str, detections_json: str) -> float:
-    """Box AP50 ignoring labels (pycocotools ``useCats=0``): a box found under two labels
-    counts once as a hit and once as a false positive, so this is a lower bound."""
+    """Box AP50 of localisation alone: labels ignored (pycocotools ``useCats=0``) after a
+    class-agnostic NMS at IoU 0.5 that removes a box's copies under other labels.
+
+    Args:
+        ann_file (str): COCO ground truth.
+        detections_json (str): COCO-format detections (mmdet's ``*.bbox.json``).
+
+    Returns:
+        float: AP50 in [0, 1] (0 without detections).
+    """
     import contextlib
     import io
 
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
+    with open(detections_json, encoding='utf-8') as f:
+        detections = _agnostic_nms(json.load(f))
+    if not detections:
+        return 0.0
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress
         gt = COCO(ann_file)
-        with open(detections_json, encoding='utf-8') as f:
-            detections = json.load(f)
-        if not detections:
-            return 0.0
         coco_eval = COCOeval(gt, gt.loadRes(detections), 'bbox')
         coco_eval.params.useCats = 0
         coco_eval.evaluate()
@@ -199,8 +234,10 @@ def run(config, summary: dict, log: Callable[[str], None], epochs: int = EPOCHS)
     start = time.time()
     head = runner.model.roi_head.bbox_head
     base_en, novel_en = _ap50(runner.test())
-    agnostic_en = class_agnostic_ap50(cfg.test_evaluator.ann_file,
-                                      cfg.test_evaluator.outfile_prefix + '.bbox.json')
+    # every test below rewrites the evaluator's file: keep the English detections apart
+    detections_en = cfg.test_evaluator.outfile_prefix + '_en.bbox.json'
+    shutil.move(cfg.test_evaluator.outfile_prefix + '.bbox.json', detections_en)
+    agnostic_en = class_agnostic_ap50(cfg.test_evaluator.ann_file, detections_en)
     head.language = 'zh'
     base_zh, novel_zh = _ap50(runner.test())
     head.language = 'en'
@@ -225,6 +262,7 @@ def run(config, summary: dict, log: Callable[[str], None], epochs: int = EPOCHS)
         meets_bars=checks,
         encoder=ckpt,
         detector=weights,
+        detections_en=detections_en,
         config=CONFIG,
         epochs=epochs,
         iterations=int(runner.iter),

@@ -95,3 +95,4 @@ def test_the_whole_stage_on_a_tiny_world(only_when_selected, world, ckpt, tmp_pa
     for lang in ('en', 'zh'):
         assert osp.getsize(section['pictures'][lang]) > 1000
     assert osp.isfile(section['detector'])
+    assert osp.isfile(section['detections_en'])
