@@ -212,3 +212,28 @@ def test_bad_backbone_settings_are_rejected(ckpt, cache_dir):
     det.roi_head.bbox_head.fc_cls.class_embeds = torch.zeros(0, 32)
     with pytest.raises(ValueError, match='FGCLIP2VocabularyHook'):
         det.roi_head.bbox_head.fc_cls(torch.zeros(2, 32))
+
+
+def test_pyramid_levels_put_an_object_where_the_image_has_it(ckpt, cache_dir):
+    """A dark square on a flat image (padded, non-square batch) must change the same cells
+    at every level: stride 16 at its patch, strides 4 and 8 at the scaled cells (the change
+    is measured against the same images without the square)."""
+    backbone = build(ckpt, cache_dir).backbone.eval()
+    shapes = [(64, 160), (96, 64)]  # 4 x 10 and 6 x 4 patch grids in a 96 x 160 batch
+    squares = [(2, 7), (4, 1)]  # (row, col) of the dark patch in each image
+    flat = torch.zeros(2, 3, 96, 160)
+    for i, (h, w) in enumerate(shapes):
+        flat[i, :, :h, :w] = 0.8
+    marked = flat.clone()
+    for i, (r, c) in enumerate(squares):
+        marked[i, :, r * 16:(r + 1) * 16, c * 16:(c + 1) * 16] = -0.8
+    with torch.no_grad():
+        base, _ = backbone(flat, shapes)
+        levels, _ = backbone(marked, shapes)
+    for i, ((h, w), (r, c)) in enumerate(zip(shapes, squares)):
+        for before, after, stride in zip(base[:3], levels[:3], (4, 8, 16)):
+            k = 16 // stride
+            change = (after[i] - before[i])[:, :h // stride, :w // stride].norm(dim=0)
+            peak = divmod(int(change.argmax()), w // stride)
+            assert r * k <= peak[0] < (r + 1) * k and c * k <= peak[1] < (c + 1) * k, \
+                (i, stride, peak)
