@@ -89,29 +89,21 @@ def _ap50(metrics: dict) -> tuple:
 
 
 def _agnostic_nms(detections: list, iou_threshold: float = 0.5) -> list:
-    """Greedy class-agnostic NMS per image over COCO-format detections: the detector's
+    """mmcv's NMS per image over COCO-format detections, labels ignored: the detector's
     class-aware NMS keeps one box per label, so collapsed class embeddings repeat a box
     under many labels and fill the per-image output budget with copies."""
     import numpy as np
+    from mmcv.ops import nms
     by_image = {}
     for det in detections:
         by_image.setdefault(det['image_id'], []).append(det)
     kept = []
     for dets in by_image.values():
-        dets = sorted(dets, key=lambda d: -d['score'])
-        boxes = np.array([d['bbox'] for d in dets], dtype=np.float64)  # xywh
-        x1, y1 = boxes[:, 0], boxes[:, 1]
-        x2, y2 = x1 + boxes[:, 2], y1 + boxes[:, 3]
-        area = boxes[:, 2] * boxes[:, 3]
-        alive = np.ones(len(dets), dtype=bool)
-        for i in range(len(dets)):
-            if not alive[i]:
-                continue
-            kept.append(dets[i])
-            w = np.clip(np.minimum(x2[i], x2) - np.maximum(x1[i], x1), 0, None)
-            h = np.clip(np.minimum(y2[i], y2) - np.maximum(y1[i], y1), 0, None)
-            iou = w * h / np.maximum(area[i] + area - w * h, 1e-9)
-            alive &= iou <= iou_threshold
+        boxes = np.array([d['bbox'] for d in dets], dtype=np.float32)  # xywh -> xyxy
+        boxes[:, 2:] += boxes[:, :2]
+        scores = np.array([d['score'] for d in dets], dtype=np.float32)
+        _, keep = nms(boxes, scores, iou_threshold)
+        kept.extend(dets[i] for i in keep.tolist())
     return kept
 
 

@@ -46,7 +46,9 @@ CROP_SIZE = 32
 def load_objects(data_root: str, split: str):
     """``{image path: [(xyxy normalised, shape id, colour id, size), ...]}`` of a split."""
     from fgclip2_mm.datasets.synthetic.vocabulary import CATEGORY_NAMES, COLOUR_NAMES
-    coco = json.load(open(osp.join(data_root, 'annotations', f'instances_{split}.json')))
+    with open(osp.join(data_root, 'annotations', f'instances_{split}.json'),
+              encoding='utf-8') as f:
+        coco = json.load(f)
     images = {im['id']: im for im in coco['images']}
     out = defaultdict(list)
     for ann in coco['annotations']:
