@@ -13,6 +13,9 @@ with mmdet's ``OVCocoMetric``:
 * ``agnostic_ap50_en``: diagnostic, the English detections after a class-agnostic NMS,
   scored with pycocotools' ``useCats=0`` over all 16 shapes, i.e. localisation alone: it
   separates a detector that cannot find objects from an encoder that cannot name them;
+* ``class_text_cosine_en``: diagnostic, the mean and the largest cosine between two
+  different class embeddings of the English vocabulary (near 1: the text tower barely
+  tells the class names apart, and the classifier has little margin to work with);
 
 and draws the detections on a held-out image with novel shapes (English and Chinese
 vocabularies) through :class:`~fgclip2_mm.integrations.mmdet.FGCLIP2OVDetInferencer`, the
@@ -137,6 +140,18 @@ def class_agnostic_ap50(ann_file: str, detections_json: str) -> float:
     return round(max(float(coco_eval.stats[1]), 0.0), 4)
 
 
+def class_text_cosine(class_embeds) -> dict:
+    """Mean and max cosine over the pairs of different classes of (C, D) embeddings."""
+    import torch
+    import torch.nn.functional as F
+    embeds = F.normalize(class_embeds.detach().float(), dim=-1)
+    if embeds.shape[0] < 2:
+        raise ValueError(f'need at least 2 classes, got {embeds.shape[0]}')
+    cos = embeds @ embeds.t()
+    pairs = cos[~torch.eye(len(cos), dtype=torch.bool, device=cos.device)]
+    return dict(mean=round(float(pairs.mean()), 4), max=round(float(pairs.max()), 4))
+
+
 def _evaluate_random_text(runner, seed: int) -> dict:
     """Test with random class embeddings (no vocabulary hook: it would restore the text)."""
     import torch
@@ -230,13 +245,15 @@ def run(config, summary: dict, log: Callable[[str], None], epochs: int = EPOCHS)
     detections_en = cfg.test_evaluator.outfile_prefix + '_en.bbox.json'
     shutil.move(cfg.test_evaluator.outfile_prefix + '.bbox.json', detections_en)
     agnostic_en = class_agnostic_ap50(cfg.test_evaluator.ann_file, detections_en)
+    text_cosine_en = class_text_cosine(head.fc_cls.class_embeds)
     head.language = 'zh'
     base_zh, novel_zh = _ap50(runner.test())
     head.language = 'en'
     base_rand, novel_rand = _ap50(_evaluate_random_text(runner, config.seed))
     test_seconds = time.time() - start
     log(f'ov_det: AP50 base/novel EN {base_en}/{novel_en}, ZH {base_zh}/{novel_zh}, '
-        f'random text {base_rand}/{novel_rand}; class-agnostic EN {agnostic_en}')
+        f'random text {base_rand}/{novel_rand}; class-agnostic EN {agnostic_en}; '
+        f'class-name text cosine EN mean/max {text_cosine_en["mean"]}/{text_cosine_en["max"]}')
     pictures = _pictures(cfg, weights, config.data_root, config.work_dir)
     values = dict(base_ap50_en=base_en, novel_ap50_en=novel_en, novel_ap50_zh=novel_zh,
                   random_gap=round(novel_en - novel_rand, 4))
@@ -250,6 +267,7 @@ def run(config, summary: dict, log: Callable[[str], None], epochs: int = EPOCHS)
         base_ap50_random_text=base_rand,
         novel_ap50_random_text=novel_rand,
         agnostic_ap50_en=agnostic_en,
+        class_text_cosine_en=text_cosine_en,
         bars=dict(BARS),
         meets_bars=checks,
         encoder=ckpt,

@@ -11,8 +11,6 @@ pytest.importorskip('mmdet')
 from mmengine.config import Config  # noqa: E402
 
 import fgclip2_mm  # noqa: E402,F401  (mmdet:: bases resolve without pkg_resources)
-from fgclip2_mm.integrations.mmdet.testing import (synthetic_world,  # noqa: E402
-                                                   write_tiny_checkpoint)
 from fgclip2_mm.utils import package_compat  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -22,16 +20,6 @@ CONFIGS = sorted(p for p in glob.glob(osp.join(CONFIG_DIR, '**', '*.py'), recurs
 SYNTHETIC = osp.join(CONFIG_DIR, 'synthetic', 'fvit_fgclip2-tiny_simplefpn_synthetic-ov.py')
 SYNTHETIC_LVIS = osp.join(CONFIG_DIR, 'synthetic',
                           'fvit_fgclip2-tiny_simplefpn_mask_synthetic-lvis.py')
-
-
-@pytest.fixture(scope='module')
-def world(tmp_path_factory):
-    return synthetic_world(str(tmp_path_factory.getbasetemp()))
-
-
-@pytest.fixture(scope='module')
-def ckpt(world, tmp_path_factory):
-    return write_tiny_checkpoint(str(tmp_path_factory.mktemp('ckpt')), f'{world}/tokenizer')
 
 
 def test_there_are_configs_for_every_family():

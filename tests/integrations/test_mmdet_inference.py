@@ -15,18 +15,12 @@ import fgclip2_mm  # noqa: E402,F401
 from fgclip2_mm.integrations.mmdet import (FGCLIP2DetLocalVisualizer,  # noqa: E402
                                            FGCLIP2OVDetInferencer, parse_vocabulary)
 from fgclip2_mm.testing import load_script  # noqa: E402
-from fgclip2_mm.integrations.mmdet.testing import (synthetic_world,  # noqa: E402
-                                                   write_tiny_checkpoint)
+from fgclip2_mm.integrations.mmdet.testing import write_tiny_checkpoint  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'projects', 'fgclip2_ovdet', 'configs', 'synthetic',
                   'fvit_fgclip2-tiny_simplefpn_synthetic-ov.py')
 DEMO = osp.join(ROOT, 'tools', 'ov_det_demo.py')
-
-
-@pytest.fixture(scope='module')
-def world(tmp_path_factory):
-    return synthetic_world(str(tmp_path_factory.getbasetemp()))
 
 
 @pytest.fixture(scope='module')

@@ -8,8 +8,6 @@ import pytest
 
 pytest.importorskip('mmdet')
 
-from fgclip2_mm.integrations.mmdet.testing import (synthetic_world,  # noqa: E402
-                                                   write_tiny_checkpoint)
 from fgclip2_mm.quickstart import QuickstartConfig, ov_det_stage  # noqa: E402
 
 KEYS = ('base_ap50_en', 'novel_ap50_en', 'novel_ap50_zh', 'novel_ap50_random_text',
@@ -21,16 +19,6 @@ def only_when_selected(request):
     """The default run has no ``-m`` filter: skip unless ``-m slow`` selects the test."""
     if 'slow' not in (request.config.getoption('markexpr') or ''):
         pytest.skip('slow (minutes on 2 cores): run with pytest -m slow')
-
-
-@pytest.fixture(scope='module')
-def world(tmp_path_factory):
-    return synthetic_world(str(tmp_path_factory.getbasetemp()))
-
-
-@pytest.fixture(scope='module')
-def ckpt(world, tmp_path_factory):
-    return write_tiny_checkpoint(str(tmp_path_factory.mktemp('ckpt')), f'{world}/tokenizer')
 
 
 @pytest.mark.parametrize('pretrain,match', [
@@ -82,6 +70,18 @@ def test_class_agnostic_ap50_ignores_labels_but_not_boxes(world, tmp_path):
     assert ov_det_stage.class_agnostic_ap50(ann_file, str(tmp_path / 'none.json')) == 0.0
 
 
+def test_class_text_cosine_measures_how_alike_the_class_names_are():
+    import torch
+    orthogonal = torch.eye(3, 8) * 5  # scale does not matter: cosines
+    assert ov_det_stage.class_text_cosine(orthogonal) == dict(mean=0.0, max=0.0)
+    near = torch.tensor([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0]])
+    cos = ov_det_stage.class_text_cosine(near)
+    assert cos['max'] == pytest.approx(1 / 1.01**0.5, abs=1e-4)  # rows 0 and 1
+    assert cos['mean'] == pytest.approx((cos['max'] + 0 + 0.1 / 1.01**0.5) / 3, abs=1e-4)
+    with pytest.raises(ValueError, match='at least 2 classes'):
+        ov_det_stage.class_text_cosine(torch.ones(1, 4))
+
+
 @pytest.mark.slow
 def test_the_whole_stage_on_a_tiny_world(only_when_selected, world, ckpt, tmp_path):
     """Minutes on 2 CPU cores: trains one epoch and runs every evaluation and picture."""
@@ -96,3 +96,5 @@ def test_the_whole_stage_on_a_tiny_world(only_when_selected, world, ckpt, tmp_pa
         assert osp.getsize(section['pictures'][lang]) > 1000
     assert osp.isfile(section['detector'])
     assert osp.isfile(section['detections_en'])
+    cosine = section['class_text_cosine_en']
+    assert -1 <= cosine['mean'] <= cosine['max'] <= 1

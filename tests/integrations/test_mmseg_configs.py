@@ -12,24 +12,12 @@ import fgclip2_mm  # noqa: E402,F401  (mmseg:: bases without pkg_resources)
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from fgclip2_mm.integrations.mmseg.testing import (TINY_HEAD, synthetic_world,  # noqa: E402
-                                                   write_tiny_checkpoint)
+from fgclip2_mm.integrations.mmseg.testing import TINY_HEAD  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(ROOT, 'projects', 'fgclip2_ovseg', 'configs')
 CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '**', '*.py'), recursive=True))
 LEAVES = [c for c in CONFIGS if '_base_' not in c]
-
-
-@pytest.fixture(scope='module')
-def world(tmp_path_factory):
-    return synthetic_world(str(tmp_path_factory.getbasetemp()))
-
-
-@pytest.fixture(scope='module')
-def ckpt(world, tmp_path_factory):
-    return write_tiny_checkpoint(str(tmp_path_factory.getbasetemp() / 'tiny_ckpt_seg'),
-                                 osp.join(world, 'tokenizer'))
 
 
 def test_there_is_a_config_for_every_benchmark():

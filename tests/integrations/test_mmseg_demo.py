@@ -13,22 +13,10 @@ pytest.importorskip('mmseg')
 
 from fgclip2_mm.integrations.mmseg import FGCLIP2OVSegInferencer  # noqa: E402
 from fgclip2_mm.integrations.mmseg import visualization  # noqa: E402
-from fgclip2_mm.integrations.mmseg.testing import (synthetic_world,  # noqa: E402
-                                                   tiny_segmentor_cfg, write_tiny_checkpoint)
+from fgclip2_mm.integrations.mmseg.testing import tiny_segmentor_cfg  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(ROOT, 'tools', 'ov_seg_demo.py')
-
-
-@pytest.fixture(scope='module')
-def world(tmp_path_factory):
-    return synthetic_world(str(tmp_path_factory.getbasetemp()))
-
-
-@pytest.fixture(scope='module')
-def ckpt(world, tmp_path_factory):
-    return write_tiny_checkpoint(str(tmp_path_factory.getbasetemp() / 'tiny_ckpt_seg'),
-                                 osp.join(world, 'tokenizer'))
 
 
 @pytest.fixture(scope='module')
