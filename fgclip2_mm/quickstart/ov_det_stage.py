@@ -121,23 +121,30 @@ def class_agnostic_ap50(ann_file: str, detections_json: str) -> float:
     Returns:
         float: AP50 in [0, 1] (0 without detections).
     """
+    with open(detections_json, encoding='utf-8') as f:
+        detections = _agnostic_nms(json.load(f))
+    if not detections:
+        return 0.0
+    return round(max(coco_bbox_stats(ann_file, detections, use_cats=False)[1], 0.0), 4)
+
+
+def coco_bbox_stats(ann_file: str, detections: list, use_cats: bool = True) -> list:
+    """pycocotools' 12 box summary numbers (AP, AP50, ..., AR@100, ...) of non-empty
+    COCO-format detections, scored on the images of ``ann_file`` only; ``use_cats=False``
+    ignores labels."""
     import contextlib
     import io
 
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
-    with open(detections_json, encoding='utf-8') as f:
-        detections = _agnostic_nms(json.load(f))
-    if not detections:
-        return 0.0
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress
         gt = COCO(ann_file)
         coco_eval = COCOeval(gt, gt.loadRes(detections), 'bbox')
-        coco_eval.params.useCats = 0
+        coco_eval.params.useCats = int(use_cats)
         coco_eval.evaluate()
         coco_eval.accumulate()
         coco_eval.summarize()
-    return round(max(float(coco_eval.stats[1]), 0.0), 4)
+    return [float(v) for v in coco_eval.stats]
 
 
 def class_text_cosine(class_embeds) -> dict:

@@ -31,8 +31,6 @@ Example (after the quick start has written its pretrained checkpoint)::
     python tools/benchmarks/overfit_control.py det --images 16 --epochs 100
     python tools/benchmarks/overfit_control.py seg --images 16 --iters 1000
 """
-import contextlib
-import io
 import json
 import os
 import os.path as osp
@@ -77,23 +75,13 @@ def coco_box_scores(ann_file: str, detections_json: str) -> dict:
 
     pycocotools only scores the images of ``ann_file``.
     """
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-
-    from fgclip2_mm.quickstart.ov_det_stage import class_agnostic_ap50
+    from fgclip2_mm.quickstart.ov_det_stage import class_agnostic_ap50, coco_bbox_stats
     with open(detections_json, encoding='utf-8') as f:
         detections = json.load(f)
     scores = dict(ap50=0.0, ar100=0.0)
     if detections:
-        with contextlib.redirect_stdout(io.StringIO()):
-            gt = COCO(ann_file)
-            coco_eval = COCOeval(gt, gt.loadRes(detections), 'bbox')
-            coco_eval.evaluate()
-            coco_eval.accumulate()
-            coco_eval.summarize()
-        scores = dict(
-            ap50=round(max(float(coco_eval.stats[1]), 0.0), 4),
-            ar100=round(max(float(coco_eval.stats[8]), 0.0), 4))
+        stats = coco_bbox_stats(ann_file, detections)
+        scores = dict(ap50=round(max(stats[1], 0.0), 4), ar100=round(max(stats[8], 0.0), 4))
     scores['agnostic_ap50'] = class_agnostic_ap50(ann_file, detections_json)
     return scores
 
