@@ -5,9 +5,8 @@ torch >= 2.6 defaults ``torch.load`` to ``weights_only=True``. mmengine 0.10.7 c
 types (``HistoryBuffer`` of the message hub, numpy arrays and scalars), so ``resume`` and
 ``load_from`` fail with ``UnpicklingError: Weights only load failed``.
 
-Instead of disabling the safety check (``weights_only=False`` or the
-``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` environment variable, which would execute arbitrary
-pickled code), we:
+Instead of disabling the safety check for everyone (``weights_only=False`` would execute
+arbitrary pickled code), we:
 
 * extend torch's weights-only allow-list with exactly the types mmengine stores
   (:data:`MMENGINE_CHECKPOINT_GLOBALS`). ``HistoryBuffer`` pickles its statistics methods as
@@ -20,6 +19,10 @@ pickled code), we:
 
 Both happen once, on ``import fgclip2_mm`` (see :func:`register_checkpoint_support`), so a
 ``custom_imports`` entry or a ``fgclip2_mm.X`` type in any config is enough.
+
+torch's own opt-out is honoured: with ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` a trusted legacy
+pickle (one holding types outside the allow-list) loads as plain ``torch.load`` would load it,
+with torch's warning; ``TORCH_FORCE_WEIGHTS_ONLY_LOAD`` and setting both behave as in torch.
 """
 import os
 import pickle
@@ -33,6 +36,8 @@ from mmengine.runner.checkpoint import CheckpointLoader
 SafeGlobal = Union[Callable, Tuple[Callable, str]]
 
 _HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
+#: The values torch accepts as "set" for its ``TORCH_FORCE_*_WEIGHTS_ONLY_LOAD`` variables.
+_TORCH_TRUE_VALUES = ('1', 'y', 'yes', 'true')
 _NUMPY_DTYPES = ('bool', 'uint8', 'int8', 'int16', 'int32', 'int64', 'float16', 'float32',
                  'float64')
 
@@ -68,14 +73,27 @@ def mmengine_checkpoint_globals() -> List[SafeGlobal]:
     return [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr')] + _numpy_globals()
 
 
+def _weights_only_kwargs() -> Dict[str, bool]:
+    """``weights_only=True``, unless the user set torch's own opt-out.
+
+    With ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` set, the argument is left out so that
+    ``torch.load`` applies the variable itself (it only overrides an unset argument), exactly
+    as for a plain ``torch.load`` call.
+    """
+    opt_out = os.getenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '0').lower() in _TORCH_TRUE_VALUES
+    return {} if opt_out else dict(weights_only=True)
+
+
 def load_checkpoint_file(filename: str,
                          map_location: Optional[Union[str, torch.device]] = None) -> Dict:
-    """Load a checkpoint without executing arbitrary pickled code.
+    """Load a checkpoint without executing arbitrary pickled code (unless torch's opt-out
+    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` is set).
 
     Args:
         filename (str): ``*.safetensors`` (released/converted weights: no pickle at all) or
             a torch checkpoint written by mmengine (loaded with ``weights_only=True`` and the
-            allow-list of :func:`mmengine_checkpoint_globals`).
+            allow-list of :func:`mmengine_checkpoint_globals`; with
+            ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` as plain ``torch.load`` loads it).
         map_location (str | torch.device, optional): Same as :func:`torch.load`.
 
     Returns:
@@ -88,13 +106,14 @@ def load_checkpoint_file(filename: str,
         device = 'cpu' if map_location is None or callable(map_location) else map_location
         return load_file(filename, device=str(device))
     try:
-        return torch.load(filename, map_location=map_location, weights_only=True)
+        return torch.load(filename, map_location=map_location, **_weights_only_kwargs())
     except pickle.UnpicklingError as err:
         raise pickle.UnpicklingError(
             f'{filename} holds objects outside the weights-only allow-list of fgclip2_mm. '
             'If you trust the file, extend the list with '
-            'torch.serialization.add_safe_globals([...]) naming the type reported below; '
-            f'never load untrusted checkpoints with weights_only=False.\n{err}') from err
+            'torch.serialization.add_safe_globals([...]) naming the type reported below, or '
+            'set TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 (full pickle: executes code stored in '
+            f'the file); never do either for an untrusted checkpoint.\n{err}') from err
 
 
 def load_from_local(filename: str, map_location=None) -> Dict:

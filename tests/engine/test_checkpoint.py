@@ -1,5 +1,6 @@
 """Checkpoint loading on torch >= 2.6: resume and load_from without environment variables,
 weights-only with an explicit allow-list, safetensors without pickle."""
+import datetime
 import os
 import pickle
 import subprocess
@@ -160,3 +161,39 @@ def test_safetensors_load_from_without_pickle(tmp_path, monkeypatch):
 def test_missing_checkpoint_names_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         load_checkpoint_file(str(tmp_path / 'nope.pth'))
+
+
+def _save_legacy_pickle(path):
+    """A trusted checkpoint of an older tool: it pickles a type outside the allow-list."""
+    torch.save({'state_dict': {'w': torch.ones(2)}, 'meta': {'when': datetime.date(2026, 1, 2)}},
+               path)
+
+
+def test_torch_opt_out_loads_a_trusted_legacy_pickle(tmp_path, monkeypatch):
+    path = tmp_path / 'legacy.pth'
+    _save_legacy_pickle(path)
+    monkeypatch.delenv('TORCH_FORCE_WEIGHTS_ONLY_LOAD', raising=False)
+    monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
+    with pytest.raises(pickle.UnpicklingError, match='TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'):
+        load_checkpoint_file(str(path))
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    with pytest.warns(UserWarning, match='TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'):
+        loaded = _load_checkpoint(str(path), map_location='cpu')  # mmengine's entry point
+    assert loaded['meta']['when'] == datetime.date(2026, 1, 2)
+    torch.testing.assert_close(loaded['state_dict']['w'], torch.ones(2))
+    # Exactly what torch itself returns under the same variable.
+    with pytest.warns(UserWarning):
+        assert torch.load(str(path))['meta'] == loaded['meta']
+
+
+def test_torch_opt_out_variables_behave_as_in_torch(tmp_path, monkeypatch):
+    path = tmp_path / 'legacy.pth'
+    _save_legacy_pickle(path)
+    for value in ('0', 'no', ''):  # not torch's "set" values: the safe load stays
+        monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', value)
+        with pytest.raises(pickle.UnpicklingError, match='allow-list'):
+            load_checkpoint_file(str(path))
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', 'True')
+    monkeypatch.setenv('TORCH_FORCE_WEIGHTS_ONLY_LOAD', '1')
+    with pytest.raises(RuntimeError, match='both were set'):
+        load_checkpoint_file(str(path))
