@@ -30,6 +30,7 @@ stack_imports() {
     "$PY" - <<'EOF' >/dev/null 2>&1
 import torch, mmengine, mmcv, mmcv.ops, mmdet, mmseg, transformers, tokenizers  # noqa
 import safetensors, pycocotools, shapely, ftfy, regex, pytest, lvis, fgclip2_mm  # noqa
+import pkg_resources  # noqa  (mmengine's own mmdet:: / mmseg:: base resolution)
 assert mmcv.__version__ == '2.1.0'
 EOF
 }
@@ -51,6 +52,9 @@ pip_install() {
 }
 
 TORCH_SPEC="${FGCLIP2_TORCH_SPEC:-$(grep -E '^torch==' requirements/runtime.txt)}"
+# Passed with every install that names torch: torch's own "setuptools>=77.0.3" would
+# otherwise pull the newest setuptools, which no longer ships pkg_resources.
+SETUPTOOLS_SPEC="$(grep -E '^setuptools==' requirements/runtime.txt)"
 say "installing $TORCH_SPEC (pinned: an unpinned torch would pull a multi-GB CUDA build)"
 pip_install -q "$TORCH_SPEC"
 
@@ -68,12 +72,13 @@ else
     say "(pip caches the built wheel, so later set-ups on this machine take seconds)"
     # mmcv 2.1.0's setup.py imports pkg_resources, which setuptools >= 70 no longer ships.
     pip_install -q "setuptools<70" wheel
+    # The build uses that setuptools; pip installs $SETUPTOOLS_SPEC back once it is built.
     MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
-        pip_install --no-build-isolation "$TORCH_SPEC" "$MMCV_SPEC"
+        pip_install --no-build-isolation "$TORCH_SPEC" "$SETUPTOOLS_SPEC" "$MMCV_SPEC"
 fi
 
 say "installing mmdet, mmsegmentation and fgclip2_mm (editable)"
-pip_install -q "$TORCH_SPEC" -r requirements/mminstall.txt
+pip_install -q "$TORCH_SPEC" "$SETUPTOOLS_SPEC" -r requirements/mminstall.txt
 pip_install -q --no-deps -r requirements/lvis.txt
 pip_install -q --no-build-isolation --no-deps -e .
 

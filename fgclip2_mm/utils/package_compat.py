@@ -46,11 +46,8 @@ def register_package_lookup_support() -> bool:
     Returns:
         bool: True when the lookups were replaced.
     """
-    try:
-        import pkg_resources  # noqa: F401
-        return False
-    except ImportError:
-        pass
+    if importlib.util.find_spec('pkg_resources') is not None:
+        return False  # looked up, not imported: importing it warns that it is deprecated
     import mmengine.config.config as config_module
     import mmengine.utils as utils_module
     import mmengine.utils.package_utils as package_utils
