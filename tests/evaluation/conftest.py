@@ -41,12 +41,3 @@ def tiny_folder(tmp_path_factory, tiny_model):
 def other_tiny_model():
     return _perturbed_tiny(1)
 
-
-def pytest_collection_modifyitems(config, items):
-    """Skip the ``slow`` tests of this folder unless the run selects them (``-m slow``)."""
-    if 'slow' in (config.getoption('markexpr') or ''):
-        return
-    skip = pytest.mark.skip(reason='slow (minutes under load): run with pytest -m slow')
-    for item in items:
-        if 'slow' in item.keywords and 'evaluation' in str(item.fspath):
-            item.add_marker(skip)

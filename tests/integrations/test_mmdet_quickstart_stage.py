@@ -14,13 +14,6 @@ KEYS = ('base_ap50_en', 'novel_ap50_en', 'novel_ap50_zh', 'novel_ap50_random_tex
         'agnostic_ap50_en')
 
 
-@pytest.fixture
-def only_when_selected(request):
-    """The default run has no ``-m`` filter: skip unless ``-m slow`` selects the test."""
-    if 'slow' not in (request.config.getoption('markexpr') or ''):
-        pytest.skip('slow (minutes on 2 cores): run with pytest -m slow')
-
-
 @pytest.mark.parametrize('pretrain,match', [
     (None, "'missing'"),
     (dict(status='not_built', issue=4), "'not_built'"),
@@ -83,7 +76,7 @@ def test_class_text_cosine_measures_how_alike_the_class_names_are():
 
 
 @pytest.mark.slow
-def test_the_whole_stage_on_a_tiny_world(only_when_selected, world, ckpt, tmp_path):
+def test_the_whole_stage_on_a_tiny_world(world, ckpt, tmp_path):
     """Minutes on 2 CPU cores: trains one epoch and runs every evaluation and picture."""
     config = QuickstartConfig(work_dir=str(tmp_path), data_root=world)
     summary = dict(pretrain=dict(status='ok', checkpoint=ckpt, tokenizer=f'{world}/tokenizer'))

@@ -1,22 +1,8 @@
 """Fixtures of the pretraining tests: a small synthetic world (session-scoped) and raw
 records shaped like the pretraining datasets' output."""
 import copy
-import os.path as osp
 
 import pytest
-
-_HERE = osp.dirname(osp.abspath(__file__))
-
-
-def pytest_collection_modifyitems(config, items):
-    """Leave this folder's ``@pytest.mark.slow`` tests out unless ``-m`` selects them."""
-    if 'slow' in (config.getoption('markexpr') or ''):
-        return
-    skip = pytest.mark.skip(reason='slow (minutes): run with `pytest -m slow tests`')
-    for item in items:
-        if 'slow' in item.keywords and str(item.fspath).startswith(_HERE):
-            item.add_marker(skip)
-
 
 @pytest.fixture(scope='session')
 def small_world(tmp_path_factory):
