@@ -1,5 +1,8 @@
-"""Test isolation shared by every test directory."""
+"""Test isolation and fixtures shared by every test directory."""
+import logging
+
 import pytest
+from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 
 
@@ -11,3 +14,15 @@ def _restore_default_scope():
     yield
     DefaultScope._instance_dict.clear()
     DefaultScope._instance_dict.update(saved)
+
+
+@pytest.fixture
+def messages():
+    """Messages logged through mmengine's current logger during the test."""
+    records = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)

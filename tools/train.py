@@ -17,6 +17,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import fgclip2_mm  # noqa: F401  (safe checkpoint loading on torch >= 2.6, registries)
+from fgclip2_mm.datasets.no_training_data import NoTrainingDataError
 from fgclip2_mm.utils.cli import OneLineArgumentParser
 
 
@@ -76,8 +77,8 @@ def main(argv=None):
         else:
             runner = Runner.from_cfg(cfg)
         runner.train()
-    except FileNotFoundError as err:  # missing data, tokenizer or checkpoint: say which
-        print(f'tools/train.py: error: {err}', file=sys.stderr)
+    except (FileNotFoundError, NoTrainingDataError) as err:  # missing data, tokenizer or
+        print(f'tools/train.py: error: {err}', file=sys.stderr)  # checkpoint; no batch
         return 2
     return 0
 

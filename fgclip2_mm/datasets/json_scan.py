@@ -7,6 +7,7 @@ decides which quotes are escaped from the length of the backslash run before the
 the in-string state from the parity of unescaped quotes and the bracket depth from a
 cumulative sum, and records the top-level commas; all of it carries over chunk borders.
 """
+import json
 import os
 from typing import Optional, Tuple
 
@@ -190,3 +191,34 @@ def scan_json_array(path: str, chunk_size: int = DEFAULT_CHUNK) -> Tuple[np.ndar
     info = {'truncated': bool(len(bounds) and not closed), 'partial_dropped': partial_dropped,
             'unterminated': unterminated, 'trailing_data': st.trailing}
     return spans.astype(np.int64), info
+
+
+def is_single_json_object(path: str, line_spans: np.ndarray,
+                          chunk_size: int = DEFAULT_CHUNK) -> bool:
+    """Whether a file sniffed as JSON-lines is in fact one pretty-printed JSON object.
+
+    True when it has several lines, its first line is not a JSON value by itself, and the
+    whole file is one balanced ``{...}`` with only whitespace after it (found by the
+    streaming array scanner, which follows the brackets of any top-level value; the file
+    is never loaded as a whole).
+
+    Args:
+        path (str): The file.
+        line_spans (np.ndarray): int64 (N, 2) line spans from :func:`scan_jsonl`.
+        chunk_size (int): Scan chunk in bytes.
+    """
+    if len(line_spans) < 2:
+        return False
+    start, end = (int(v) for v in line_spans[0])
+    with open(path, 'rb') as f:
+        f.seek(start)
+        first = f.read(end - start)
+    try:
+        json.loads(first.decode('utf-8', errors='replace'))
+        return False
+    except ValueError:
+        pass
+    except RecursionError:
+        return False
+    _, info = scan_json_array(path, chunk_size)
+    return not info['truncated'] and not info['trailing_data'] and not info['unterminated']

@@ -139,6 +139,13 @@ class FGCLIP2DatasetMixture(Dataset):
         return np.concatenate([np.asarray(d.get_image_sizes(), dtype=np.int32)
                                for d in self.datasets])
 
+    def describe(self) -> str:
+        """str: One line per child dataset (samples, records and counted problems)."""
+        self.full_init()
+        return '\n'.join(f'datasets[{k}]: ' + (d.describe() if hasattr(d, 'describe') else
+                                                f'{type(d).__name__}: {len(d)} samples')
+                         for k, d in enumerate(self.datasets))
+
     def log_load_summary(self, epoch: Optional[int] = None) -> Dict[int, dict]:
         """Log every child's load-time problems since the previous call.
 

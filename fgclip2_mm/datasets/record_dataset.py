@@ -35,13 +35,14 @@ from torch.utils.data import Dataset
 from .load_counts import LoadCounts
 from .record_index import DEFAULT_FILE_GLOB, RecordDecodeError, RecordIndex, SharedArray, \
     cache_stem, load_cache, resolve_files, save_cache, source_signature
-from .record_validation import LANGS, BadRecordError, RecordSchema, SkipCounter, \
-    validate_file, validate_record
+from .record_validation import KEPT_REASONS, LANGS, BadRecordError, RecordSchema, \
+    SkipCounter, validate_file, validate_record
+from .transforms.loading import FGCLIP2LoadImage, ImageTooLargeError
 
 ON_BAD_RECORD = ('skip', 'raise')
 ON_LOAD_ERROR = ('replace', 'raise')
 BOX_SELECTION = ('first', 'random')
-VALIDATION_VERSION = 1
+VALIDATION_VERSION = 2
 
 
 class FGCLIP2RecordDataset(Dataset):
@@ -186,15 +187,28 @@ class FGCLIP2RecordDataset(Dataset):
         self._valid_starts = np.cumsum([0] + [len(v) for v in self._valid]).astype(np.int64)
         self._subset = None if self._indices is None else self._subset_of(self._indices)
         self._fully_initialized = True
+        print_log(self.describe(), logger='current')
+
+    def describe(self) -> str:
+        """str: One line: samples, files, records and the counted problems (the summary
+        logged by :meth:`full_init`, also named when there is nothing to train on)."""
+        self.full_init()
         records = sum(len(i) for i in self._indexes)
-        print_log(f'{type(self).__name__} ({self.lang}): {len(self)} samples from '
-                  f'{len(files)} file(s) with {records} records; {self.counter.summary()}',
-                  logger='current')
+        return (f'{type(self).__name__} ({self.lang}): {len(self)} samples from '
+                f'{len(self.files)} file(s) with {records} records; {self.counter.summary()}')
 
     def _file_problems(self, index: RecordIndex) -> None:
         info, n = index.info, len(index)
         if info.get('empty_file'):
             self._problem('empty_file', index.path, 'the file holds no records')
+        elif info.get('single_object_lines'):
+            self._problem('single_json_object', index.path,
+                          f'the file is one pretty-printed JSON object over '
+                          f'{info["single_object_lines"]} lines, not JSON-lines (one record '
+                          'object per line) nor a JSON array of records; no record is read '
+                          'from it')
+        elif n == 0 and not info.get('truncated'):
+            self._problem('empty_file', index.path, 'the JSON array holds no records ([])')
         if info.get('truncated'):
             kept = 'the last element was dropped' if info.get('partial_dropped') else \
                 'every complete element is kept'
@@ -222,9 +236,9 @@ class FGCLIP2RecordDataset(Dataset):
                 arrays = {k: f'{stem}.{k}.npy' for k in arrays}
             arrays = {k: SharedArray(path=v) if isinstance(v, str) else SharedArray(array=v)
                       for k, v in arrays.items()}
-        if self.on_bad_record == 'raise' and meta['counts']:
-            reason = next(iter(meta['counts']))
-            raise BadRecordError(reason, *meta['examples'][reason])
+        raising = [r for r in meta['counts'] if r not in KEPT_REASONS]
+        if self.on_bad_record == 'raise' and raising:
+            raise BadRecordError(raising[0], *meta['examples'][raising[0]])
         self.counter.replay(meta['counts'], meta['examples'], meta['notes'])
         return arrays['valid'], arrays['sizes']
 
@@ -311,7 +325,7 @@ class FGCLIP2RecordDataset(Dataset):
             except OSError as err:  # FGCLIP2LoadImage: missing / truncated / corrupt image
                 error, detail = err, str(err)
                 reason = 'missing_image' if isinstance(err, FileNotFoundError) else \
-                    'unreadable_image'
+                    'too_large' if isinstance(err, ImageTooLargeError) else 'unreadable_image'
                 where = '{}: record {}'.format(*self._where(current))
             if self.on_load_error == 'raise':
                 if isinstance(error, BadRecordError):
@@ -332,10 +346,12 @@ class FGCLIP2RecordDataset(Dataset):
     def get_image_sizes(self) -> np.ndarray:
         """int32 (N, 2) ``(height, width)`` of every sample (for NaFlex bucketing).
 
-        Taken from the records' optional ``height``/``width``; the other images' headers
-        are read once with PIL (no decoding) and cached per file. ``(0, 0)`` where the
-        header is unreadable (counted as ``unreadable_image``; the sample then fails at
-        load time and follows ``on_load_error``).
+        Taken from the records' optional ``height``/``width`` (the size as loaded); the
+        other images' headers are read once (no decoding) by the pipeline's
+        :class:`~.transforms.FGCLIP2LoadImage` (so with its ``exif_transpose`` and
+        ``max_pixels``) and cached per file. ``(0, 0)`` where the header is unreadable or
+        the image too large (counted as ``unreadable_image`` / ``too_large``; the sample
+        then fails at load time and follows ``on_load_error``).
         """
         if self._image_sizes is None:
             parts = [self._filled_sizes(k) for k in range(len(self._indexes))]
@@ -350,30 +366,38 @@ class FGCLIP2RecordDataset(Dataset):
             return sizes
         index = self._indexes[k]
         expected = dict(source_signature(index.path), schema=self.schema.key(),
-                        img_root=osp.abspath(self.img_root), validated=self.validate_on_init)
+                        img_root=osp.abspath(self.img_root), validated=self.validate_on_init,
+                        exif_transpose=self._size_reader().exif_transpose)
         digest = hashlib.sha1(json.dumps(expected).encode('utf-8')).hexdigest()[:8]
         stem = cache_stem(index.path, f'fgclip2hdr-{digest}', self.cache_dir)
         cached = load_cache(stem, expected) if self.cache_index else None
         if cached is not None:
             return np.array(cached[0]['sizes'].array)
-        from PIL import Image
-        bad = 0
+        loader, bad = self._size_reader(), 0
         for j in unknown.tolist():
             record_no = int(self._valid[k].array[j])
             where = f'{index.path}: record {record_no}'
             try:
                 record = validate_record(index.load(record_no), self.schema).record
-                path = osp.join(self.img_root, record['f_path'])
-                with Image.open(path) as image:
-                    sizes[j] = image.size[::-1]
-            except (OSError, ValueError, TypeError, Image.DecompressionBombError) as err:
+                sizes[j] = loader.read_size(osp.join(self.img_root, record['f_path']))
+            except (OSError, ValueError, TypeError) as err:
                 bad += 1
-                self.counter.add('unreadable_image', where, f'image header: {err}')
+                reason = 'too_large' if isinstance(err, ImageTooLargeError) else \
+                    'unreadable_image'
+                self.counter.add(reason, where, f'image header: {err}')
         print_log(f'{type(self).__name__}: read {len(unknown)} image headers of {index.path} '
                   f'for NaFlex bucketing ({bad} unreadable)', logger='current')
         if self.cache_index:
             save_cache(stem, {'sizes': sizes}, expected)
         return sizes
+
+    def _size_reader(self) -> FGCLIP2LoadImage:
+        """The pipeline's image loader (so that the header sizes follow its EXIF setting:
+        the bucketing size is the size of the image as loaded), or a default one."""
+        for transform in getattr(self.pipeline, 'transforms', ()):
+            if isinstance(transform, FGCLIP2LoadImage):
+                return transform
+        return FGCLIP2LoadImage()
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

@@ -26,13 +26,15 @@ import hashlib
 import json
 import os
 import os.path as osp
+import sys
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .json_scan import DEFAULT_CHUNK, scan_json_array, scan_jsonl, sniff_format
+from .json_scan import (DEFAULT_CHUNK, is_single_json_object, scan_json_array, scan_jsonl,
+                        sniff_format)
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 DEFAULT_FILE_GLOB = ('*.json', '*.jsonl')
 CACHE_FOLDER = '.fgclip2_cache'
 
@@ -41,8 +43,9 @@ class RecordDecodeError(ValueError):
     """A record's bytes are not valid UTF-8 or not valid JSON.
 
     Attributes:
-        reason (str): ``'invalid_utf8'``, ``'invalid_json'`` or ``'truncated_record'`` (the
-            last record of a file that ends without its terminator).
+        reason (str): ``'invalid_utf8'``, ``'invalid_json'``, ``'too_deep'`` (nested
+            beyond the decoder's recursion limit) or ``'truncated_record'`` (the last record
+            of a file that ends without its terminator).
         detail (str): The decoder's message.
     """
 
@@ -137,7 +140,8 @@ def load_cache(stem: str,
 
     Returns:
         tuple | None: ``({key: SharedArray}, meta)``, or None when absent, stale or
-        unreadable.
+        unreadable (an ``.npy`` that needs pickle, i.e. an object array, is unreadable:
+        ``np.load`` runs with ``allow_pickle=False``).
     """
     try:
         with open(f'{stem}.meta', encoding='utf-8') as f:
@@ -152,6 +156,10 @@ def load_cache(stem: str,
         if not osp.isfile(path):
             return None
         arrays[key] = SharedArray(path=path)
+        try:  # memory-mapped now (cheap): a damaged or crafted (pickled) cache is stale
+            arrays[key].array
+        except (OSError, ValueError):
+            return None
     return arrays, meta
 
 
@@ -205,7 +213,9 @@ class RecordIndex:
         path (str): Absolute path.
         format (str | None): ``'json'``, ``'jsonl'`` or None (empty file).
         info (dict): File-level findings: ``truncated``, ``partial_dropped``,
-            ``unterminated``, ``trailing_data``, ``empty_file``.
+            ``unterminated``, ``trailing_data``, ``empty_file`` and
+            ``single_object_lines`` (> 0: the file is one pretty-printed JSON object over
+            that many lines, not JSON-lines; it then has no records).
         from_cache (bool): Whether the spans came from the cache.
     """
 
@@ -226,8 +236,14 @@ class RecordIndex:
             scan = scan_jsonl if self.format == 'jsonl' else scan_json_array
             spans, self.info = scan(self.path, chunk_size) if self.format else (
                 np.zeros((0, 2), np.int64), {})
+            single = self.format == 'jsonl' and is_single_json_object(self.path, spans,
+                                                                      chunk_size)
+            if single:  # a pretty-printed object: its lines are not records
+                self.info['single_object_lines'] = int(len(spans))
+                spans = spans[:0]
             self.info = dict({'truncated': False, 'partial_dropped': False,
-                              'unterminated': False, 'trailing_data': False}, **self.info,
+                              'unterminated': False, 'trailing_data': False,
+                              'single_object_lines': 0}, **self.info,
                              empty_file=self.format is None)
             meta = dict(signature, format=self.format, info=self.info)
             saved = cache and save_cache(stem, {'spans': spans}, meta)
@@ -266,8 +282,8 @@ class RecordIndex:
         """Parse the bytes of record ``i`` (strict UTF-8, then JSON).
 
         Raises:
-            RecordDecodeError: With reason ``invalid_utf8``, ``invalid_json`` or
-                ``truncated_record``.
+            RecordDecodeError: With reason ``invalid_utf8``, ``invalid_json``,
+                ``too_deep`` or ``truncated_record``.
         """
         try:
             text = data.decode('utf-8')
@@ -279,6 +295,10 @@ class RecordIndex:
             last = i == len(self) - 1 and self.info.get('unterminated')
             raise RecordDecodeError('truncated_record' if last else 'invalid_json',
                                     str(err)) from None
+        except RecursionError:  # "[[[[...]]]]": the decoder recurses once per level
+            raise RecordDecodeError(
+                'too_deep', f'JSON nested deeper than the decoder can follow (Python '
+                f'recursion limit {sys.getrecursionlimit()}); a record is a flat object') from None
 
     def load(self, i: int) -> Any:
         """Read and parse record ``i`` (see :meth:`decode`)."""

@@ -8,6 +8,7 @@ code and is counted by :class:`SkipCounter`, which warns once per reason with th
 record number.
 """
 import math
+import reprlib
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,19 +20,27 @@ from mmengine.logging import print_log
 from .record_index import RecordDecodeError, RecordIndex
 
 LANGS = ('en', 'zh')
-#: Record-level reasons (the record is dropped). The first six come from the file reader.
-RECORD_REASONS = ('empty_file', 'truncated_file', 'trailing_data', 'invalid_utf8',
-                  'invalid_json', 'truncated_record', 'not_an_object', 'missing_key',
-                  'bad_path', 'bad_caption', 'bad_bbox_info', 'lang_mismatch')
+#: Record-level reasons (the record is dropped). The first eight come from the file reader
+#: (``single_json_object``: a pretty-printed JSON object where JSON-lines were expected;
+#: ``too_deep``: nesting deeper than the JSON decoder's recursion limit).
+RECORD_REASONS = ('empty_file', 'truncated_file', 'trailing_data', 'single_json_object',
+                  'invalid_utf8', 'invalid_json', 'too_deep', 'truncated_record',
+                  'not_an_object', 'missing_key', 'bad_path', 'bad_caption', 'bad_bbox_info',
+                  'bad_flag', 'lang_mismatch')
 #: Box-level reasons (the box is dropped).
 BOX_REASONS = ('box_malformed', 'box_out_of_range', 'box_inverted', 'box_zero_area',
                'box_bad_expr')
 #: Hard-negative reasons (the box is kept, with ``hard_negatives=None``).
-NEGATIVE_REASONS = ('negatives_wrong_count', 'negatives_malformed')
+NEGATIVE_REASONS = ('negatives_wrong_count', 'negatives_malformed', 'negatives_bad_flag',
+                    'negatives_equal_positive')
 #: Load-time reasons (the sample is replaced or the load raises, see the datasets).
-LOAD_REASONS = ('missing_image', 'unreadable_image', 'pipeline_returned_none')
+LOAD_REASONS = ('missing_image', 'unreadable_image', 'too_large', 'pipeline_returned_none')
+#: Counted and warned like problems, but the record is kept (and never raises):
+#: ``duplicate_record``, byte-identical to an earlier record of the same file (the
+#: reference trains on every copy; whether they are wanted is the user's call).
+KEPT_REASONS = ('duplicate_record', )
 #: Every problem reason, in report order.
-PROBLEM_REASONS = RECORD_REASONS + BOX_REASONS + NEGATIVE_REASONS + LOAD_REASONS
+PROBLEM_REASONS = RECORD_REASONS + BOX_REASONS + NEGATIVE_REASONS + LOAD_REASONS + KEPT_REASONS
 #: Facts worth counting that are not problems (never raise, never warn).
 NOTE_KEYS = ('no_long_caption', 'no_long_expr', 'no_bbox_info', 'boxes_ignored',
              'boxes_without_negatives')
@@ -56,8 +65,9 @@ class RecordSchema:
     """What a valid record looks like for one dataset.
 
     Args:
-        lang (str): ``'en'`` or ``'zh'``; an English schema rejects records carrying
-            ``is_cn`` (``lang_mismatch``).
+        lang (str): ``'en'`` or ``'zh'``. ``is_cn`` is read by value when present:
+            ``true`` in an English dataset or ``false`` in a Chinese one is
+            ``lang_mismatch``, a non-flag value (``"yes"``) is ``bad_flag``.
         require_bbox_info (bool): A record without ``bbox_info`` is ``missing_key``
             (otherwise it gets ``regions=[]``, counted as ``no_bbox_info``).
         keep_boxes (bool): Parse ``bbox_info``; when False the boxes are ignored and
@@ -107,6 +117,27 @@ class Validated:
     notes: Counter = field(default_factory=Counter)
 
 
+_SHOW = reprlib.Repr()
+_SHOW.maxstring = _SHOW.maxother = 120
+_SHOW.maxlevel = 3
+
+
+def show(value) -> str:
+    """A short ``repr`` of a record value for messages (bounded length and depth, so a
+    huge or deeply nested value never floods the log nor recurses)."""
+    return _SHOW.repr(value)
+
+
+def _flag(value) -> Optional[bool]:
+    """A JSON flag: ``true``/``false`` or the integers 0/1; None for anything else (a
+    string such as ``"0"`` is not a flag: it would be truthy)."""
+    if type(value) is bool:
+        return value
+    if type(value) is int and value in (0, 1):
+        return bool(value)
+    return None
+
+
 def _text(value) -> Optional[str]:
     """The string if it is a non-blank str, else None."""
     return value if isinstance(value, str) and value.strip() else None
@@ -127,7 +158,7 @@ def _check_bbox(bbox, tol: float):
     if type(bbox) not in (list, tuple) or len(bbox) < 4 or not (
             _finite(bbox[0]) and _finite(bbox[1]) and _finite(bbox[2]) and _finite(bbox[3])):
         return None, ('box_malformed', f'bbox must be a list of >= 4 finite numbers, '
-                                       f'got {bbox!r}')
+                                       f'got {show(bbox)}')
     x1, y1, x2, y2 = float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3])
     if x2 < x1 or y2 < y1:
         return None, ('box_inverted', f'x2 < x1 or y2 < y1 in {list(bbox[:4])}')
@@ -144,7 +175,11 @@ def _check_bbox(bbox, tol: float):
 def _negatives(box: dict, num: int):
     """``(list | None, problem | None)`` for one box's hard negatives."""
     negs = box.get('short_expr_negs')
-    flag = box.get('flag_short_neg', None if negs is None else 1)
+    raw_flag = box.get('flag_short_neg')
+    flag = _flag(negs is not None if raw_flag is None else raw_flag)
+    if flag is None:
+        return None, ('negatives_bad_flag', 'flag_short_neg must be true/false or 0/1, got '
+                                            f'{show(box.get("flag_short_neg"))}')
     if not flag:
         return None, None
     if negs is None:
@@ -153,9 +188,14 @@ def _negatives(box: dict, num: int):
         negs = list(negs.values())  # insertion order, as the reference iterates it
     if type(negs) is not list or not all(type(n) is str and n.strip() for n in negs):
         return None, ('negatives_malformed', 'short_expr_negs must be a dict (or list) of '
-                                             f'non-empty str, got {box.get("short_expr_negs")!r}')
+                                             f'non-empty str, got {show(box.get("short_expr_negs"))}')
     if len(negs) != num:
         return None, ('negatives_wrong_count', f'{len(negs)} hard negatives, expected {num}')
+    positive = box['short_expr'].strip().lower()
+    same = [k for k, n in enumerate(negs) if n.strip().lower() == positive]
+    if same:
+        return None, ('negatives_equal_positive', f'hard negative(s) {same} equal the '
+                                                  f'short_expr {show(box["short_expr"])}')
     return negs, None
 
 
@@ -163,13 +203,13 @@ def _regions(bbox_info: list, schema: RecordSchema, out: Validated) -> List[dict
     regions = []
     for k, box in enumerate(bbox_info):
         if not isinstance(box, dict):
-            problem = ('box_malformed', f'box {k}: not an object: {box!r}')
+            problem = ('box_malformed', f'not an object: {show(box)}')
             clean = None
         else:
             clean, problem = _check_bbox(box.get('bbox'), schema.box_tolerance)
             if clean is not None and _text(box.get('short_expr')) is None:
                 clean, problem = None, ('box_bad_expr', 'short_expr must be a non-empty str, '
-                                                        f'got {box.get("short_expr")!r}')
+                                                        f'got {show(box.get("short_expr"))}')
         if clean is None:
             out.problems[problem[0]] += 1
             out.problem_details.setdefault(problem[0], f'box {k}: {problem[1]}')
@@ -178,7 +218,7 @@ def _regions(bbox_info: list, schema: RecordSchema, out: Validated) -> List[dict
         if long_expr is not None and not isinstance(long_expr, str):
             out.problems['box_bad_expr'] += 1
             out.problem_details.setdefault('box_bad_expr', f'box {k}: long_expr must be a '
-                                                           f'str, got {long_expr!r}')
+                                                           f'str, got {show(long_expr)}')
             continue
         negatives, problem = _negatives(box, schema.num_negatives)
         if problem is not None:
@@ -224,18 +264,24 @@ def validate_record(raw: Any, schema: RecordSchema) -> Validated:
                                               schema.require_bbox_info else ())
     missing = [k for k in required if k not in raw]
     if missing:
-        return drop('missing_key', f'missing key(s) {missing}; present: {sorted(raw)}')
+        return drop('missing_key', f'missing key(s) {missing}; present: {show(sorted(raw))}')
     if _text(raw['f_path']) is None:
-        return drop('bad_path', f'f_path must be a non-empty str, got {raw["f_path"]!r}')
-    if schema.lang == 'en' and 'is_cn' in raw:
-        return drop('lang_mismatch', 'record has "is_cn" (Chinese) in an English dataset')
+        return drop('bad_path', f'f_path must be a non-empty str, got {show(raw["f_path"])}')
+    if 'is_cn' in raw:  # read by value: "is_cn": false is an English record
+        is_cn = _flag(raw['is_cn'])
+        if is_cn is None:
+            return drop('bad_flag', f'is_cn must be true/false or 0/1, got {show(raw["is_cn"])}')
+        if is_cn != (schema.lang == 'zh'):
+            return drop('lang_mismatch', f'record has "is_cn": {show(raw["is_cn"])} in '
+                                         f'{"a Chinese" if schema.lang == "zh" else "an English"}'
+                                         ' dataset')
     short = _text(raw['short_caption'])
     if short is None:
         return drop('bad_caption', f'short_caption must be a non-empty str, got '
-                                   f'{raw["short_caption"]!r}')
+                                   f'{show(raw["short_caption"])}')
     long = raw.get('caption')
     if long is not None and not isinstance(long, str):
-        return drop('bad_caption', f'caption must be a str or null, got {long!r}')
+        return drop('bad_caption', f'caption must be a str or null, got {show(long)}')
     if _text(long) is None:
         out.notes['no_long_caption'] += 1
     bbox_info = raw.get('bbox_info')
@@ -320,7 +366,7 @@ def validate_file(index: RecordIndex, schema: RecordSchema, on_bad_record: str,
             raise BadRecordError(reason, where, detail)
         counter.add(reason, where, detail, count)
 
-    ids, hw = array('q'), array('i')
+    ids, hw, digests = array('q'), array('i'), array('q')
     for i, data in index.iter_raw():
         where = f'{index.path}: record {i}'
         try:
@@ -336,8 +382,32 @@ def validate_file(index: RecordIndex, schema: RecordSchema, on_bad_record: str,
             continue
         ids.append(i)
         hw.extend(result.record['img_size'] or (0, 0))
+        digests.append(hash(data.strip()))
     valid = np.frombuffer(ids, np.int64).copy() if ids else np.zeros(0, np.int64)
     sizes = np.frombuffer(hw, np.int32).copy() if hw else np.zeros(0, np.int32)
+    sizes = sizes.reshape(-1, 2)
+    duplicates = _duplicates(index, valid, np.frombuffer(digests, np.int64) if digests else
+                             np.zeros(0, np.int64))
+    for position, first in duplicates:  # kept: counted and reported only
+        counter.add('duplicate_record', f'{index.path}: record {int(valid[position])}',
+                    f'byte-identical to record {int(valid[first])} (every copy is kept)')
     meta = dict(counts=dict(counter.counts), examples=counter.examples,
                 notes=dict(counter.notes))
-    return {'valid': valid, 'sizes': sizes.reshape(-1, 2)}, meta
+    return {'valid': valid, 'sizes': sizes}, meta
+
+
+def _duplicates(index: RecordIndex, valid: np.ndarray, digests: np.ndarray) -> list:
+    """``[(position, position of the first copy)]`` of the records (positions in
+    ``valid``) whose bytes repeat an earlier one; hash matches are confirmed on the bytes."""
+    if len(digests) < 2:
+        return []
+    order = np.argsort(digests, kind='stable')
+    same = np.flatnonzero(digests[order][1:] == digests[order][:-1]) + 1
+    found, firsts = [], {}
+    for k in same.tolist():
+        position, candidate = int(order[k]), int(order[k - 1])
+        first = firsts.get(candidate, candidate)
+        if index.read(int(valid[position])).strip() == index.read(int(valid[first])).strip():
+            found.append((position, first))
+            firsts[position] = first
+    return sorted(found)

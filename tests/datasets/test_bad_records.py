@@ -1,11 +1,9 @@
 """Bad records, boxes, files and images: skipped and counted with one warning per reason,
 or raised, by config; a bad image is replaced only under the counted 'replace' policy."""
 import json
-import logging
 
 import numpy as np
 import pytest
-from mmengine.logging import MMLogger
 from PIL import Image
 
 from fgclip2_mm.datasets import (BadRecordError, FGCLIP2ChinesePairDataset,
@@ -55,18 +53,6 @@ BOXES = [  # (expected problem or None, box)
     (None, _box(bbox=(-0.005, 0.0, 1.004, 0.5))),  # within tolerance: clamped
     (None, _box(flag_short_neg=0)),  # no negatives by design: not a problem
 ]
-
-
-@pytest.fixture
-def messages():
-    """Messages logged through mmengine's current logger during the test."""
-    records = []
-    handler = logging.Handler()
-    handler.emit = lambda record: records.append(record.getMessage())
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from mmengine.logging import print_log
 from torch.utils.data import Sampler
 
 from ...registry import DATA_SAMPLERS
+from ..no_training_data import check_has_batches
 from ..record_validation import LANGS
 from .naflex_buckets import patch_budget_buckets
 
@@ -219,9 +220,10 @@ class FGCLIP2BilingualBatchSampler(Sampler):
                 mask = langs == code
                 key[mask] = (np.arange(mask.sum()) + 0.5) / max(mask.sum(), 1)
             order = np.argsort(key, kind='stable')
+        counts = {lang: int((codes == k).sum()) for k, lang in enumerate(LANGS)}
+        check_has_batches(len(batches), self.dataset, counts, glob, self.drop_last, world_size)
         if not self._described:
             self._described = True
-            counts = {lang: int((codes == k).sum()) for k, lang in enumerate(LANGS)}
             print_log(f'FGCLIP2BilingualBatchSampler: {len(batches)} global batches of '
                       f'{glob} per epoch; samples {counts}; dropped per epoch {dropped}',
                       logger='current')
