@@ -22,6 +22,7 @@ from safetensors.torch import load_file, save_file
 from fgclip2_mm.models.utils.arch_zoo import get_arch
 from fgclip2_mm.models.utils.ckpt_convert import (arch_to_hf_config, hf_config_to_arch, hf_to_mm,
                                                   mm_to_hf)
+from fgclip2_mm.models.utils.model_config import read_model_config
 
 OUR_CONFIG = 'fgclip2_mm_config.json'
 OUR_WEIGHTS = 'fgclip2_mm.safetensors'
@@ -31,7 +32,6 @@ HF_INDEX = 'model.safetensors.index.json'
 #: Copied alongside the weights by the converters (when present).
 PASSTHROUGH_FILES = ('tokenizer.json', 'tokenizer.model', 'tokenizer_config.json',
                      'special_tokens_map.json', 'added_tokens.json', 'preprocessor_config.json')
-HF_MODEL_TYPES = ('fgclip2', 'siglip2')
 #: Our keys an official checkpoint may lack: they keep their initial value.
 OPTIONAL_KEYS = ('logit_scale_region', 'logit_scale_hardneg')
 #: Keys derived by ``init_from_siglip2`` when a SigLIP 2 checkpoint is loaded.
@@ -66,10 +66,7 @@ def folder_kind(path: str) -> str:
 
 def read_hf_folder(path: str) -> Tuple[dict, StateDict]:
     """Read an official folder: ``(config.json dict, state dict with official keys)``."""
-    config = _read_json(os.path.join(path, HF_CONFIG))
-    if config.get('model_type') not in HF_MODEL_TYPES:
-        raise ValueError(f'{path}/{HF_CONFIG}: model_type={config.get("model_type")!r}, '
-                         f'expected one of {HF_MODEL_TYPES}')
+    config, _ = read_model_config(os.path.join(path, HF_CONFIG), 'hf')  # validated
     single, index = os.path.join(path, HF_WEIGHTS), os.path.join(path, HF_INDEX)
     if os.path.isfile(single):
         return config, load_file(single)
@@ -85,10 +82,7 @@ def read_hf_folder(path: str) -> Tuple[dict, StateDict]:
 
 def read_mm_folder(path: str) -> Tuple[dict, StateDict]:
     """Read our folder: ``(fgclip2_mm_config.json dict, state dict with our keys)``."""
-    meta = _read_json(os.path.join(path, OUR_CONFIG))
-    if meta.get('format') != 'fgclip2_mm' or not isinstance(meta.get('model'), dict):
-        raise ValueError(f'{path}/{OUR_CONFIG} is not an fgclip2_mm config (needs "format": '
-                         '"fgclip2_mm" and a "model" dict)')
+    meta, _ = read_model_config(os.path.join(path, OUR_CONFIG), 'mm')  # validated
     weights = os.path.join(path, OUR_WEIGHTS)
     if not os.path.isfile(weights):
         raise ValueError(f'{path!r} has no {OUR_WEIGHTS}')

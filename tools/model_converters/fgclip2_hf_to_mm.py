@@ -10,13 +10,13 @@ A SigLIP 2 folder (``model_type: siglip2``) is converted too; the FG-CLIP 2 extr
 derived at load time. Safetensors only (no pickle).
 """
 import argparse
-import os
 import sys
 
 from safetensors import SafetensorError
 
 from fgclip2_mm.apis.model_loading import convert_hf_folder
 from fgclip2_mm.utils.cli import OneLineArgumentParser
+from fgclip2_mm.utils.output_folder import write_output_folder
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -24,16 +24,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('src', help='official FG-CLIP 2 checkpoint folder (config.json)')
     parser.add_argument('dst', help='output folder (created)')
     parser.add_argument(
-        '--overwrite', action='store_true', help='allow writing into a non-empty output folder')
+        '--overwrite', action='store_true',
+        help='allow writing into a non-empty output folder (files of the same names are '
+        'replaced; a symlink there is replaced, never written through)')
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        if os.path.isdir(args.dst) and os.listdir(args.dst) and not args.overwrite:
-            raise ValueError(f'output folder {args.dst!r} is not empty (use --overwrite)')
-        copied = convert_hf_folder(args.src, args.dst)
+        copied = write_output_folder(args.src, args.dst,
+                                     lambda out: convert_hf_folder(args.src, out),
+                                     overwrite=args.overwrite)
     except (ValueError, OSError, KeyError, TypeError, SafetensorError) as exc:
         print(f'fgclip2_hf_to_mm: error: {exc}', file=sys.stderr)
         return 2

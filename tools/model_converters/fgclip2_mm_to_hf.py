@@ -12,13 +12,13 @@ the folder came from one) and copies the tokenizer files. ``--no-extras`` drops
 model). HF -> ours -> HF is bit-exact. Safetensors only (no pickle).
 """
 import argparse
-import os
 import sys
 
 from safetensors import SafetensorError
 
 from fgclip2_mm.apis.model_loading import convert_mm_folder
 from fgclip2_mm.utils.cli import OneLineArgumentParser
+from fgclip2_mm.utils.output_folder import write_output_folder
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -30,16 +30,19 @@ def parse_args(argv=None) -> argparse.Namespace:
         action='store_true',
         help='do not write logit_scale_finegraind / logit_scale_hardneg')
     parser.add_argument(
-        '--overwrite', action='store_true', help='allow writing into a non-empty output folder')
+        '--overwrite', action='store_true',
+        help='allow writing into a non-empty output folder (files of the same names are '
+        'replaced; a symlink there is replaced, never written through)')
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        if os.path.isdir(args.dst) and os.listdir(args.dst) and not args.overwrite:
-            raise ValueError(f'output folder {args.dst!r} is not empty (use --overwrite)')
-        copied = convert_mm_folder(args.src, args.dst, with_extras=not args.no_extras)
+        copied = write_output_folder(
+            args.src, args.dst,
+            lambda out: convert_mm_folder(args.src, out, with_extras=not args.no_extras),
+            overwrite=args.overwrite)
     except (ValueError, OSError, KeyError, TypeError, SafetensorError) as exc:
         print(f'fgclip2_mm_to_hf: error: {exc}', file=sys.stderr)
         return 2

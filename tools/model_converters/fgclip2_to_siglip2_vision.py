@@ -27,6 +27,7 @@ from fgclip2_mm.apis.model_loading import (HF_CONFIG, HF_WEIGHTS, folder_kind,
 from fgclip2_mm.models.utils.arch_zoo import get_arch
 from fgclip2_mm.models.utils.ckpt_convert import arch_to_hf_config, mm_to_hf
 from fgclip2_mm.utils.cli import OneLineArgumentParser
+from fgclip2_mm.utils.output_folder import write_output_folder
 
 VISION_PREFIX = 'vision_model.'
 PROCESSOR_FILE = 'preprocessor_config.json'
@@ -45,7 +46,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='patch budget of the written preprocessor_config.json when CHECKPOINT has none '
         f'(default {DEFAULT_MAX_NUM_PATCHES}; FG-CLIP 2 evaluates with up to 1024)')
     parser.add_argument(
-        '--overwrite', action='store_true', help='allow writing into a non-empty output folder')
+        '--overwrite', action='store_true',
+        help='allow writing into a non-empty output folder (files of the same names are '
+        'replaced; a symlink there is replaced, never written through)')
     args = parser.parse_args(argv)
     if args.max_num_patches <= 0:
         parser.error(f'--max-num-patches must be positive, got {args.max_num_patches}')
@@ -102,9 +105,8 @@ def processor_config(patch_size: int, max_num_patches: int) -> dict:
 
 
 def convert(src: str, dst: str, max_num_patches: int = DEFAULT_MAX_NUM_PATCHES) -> None:
-    """Write the ``Siglip2VisionModel`` folder ``dst`` from the checkpoint folder ``src``."""
-    if os.path.realpath(src) == os.path.realpath(dst):
-        raise ValueError(f'output folder {dst!r} is the checkpoint folder itself')
+    """Write the ``Siglip2VisionModel`` files into ``dst`` from the checkpoint folder ``src``
+    (``main`` passes a staging folder of :func:`write_output_folder`, which checks ``dst``)."""
     arch, state = read_any_folder(src)
     config, vision = siglip2_vision_export(arch, state)
     os.makedirs(dst, exist_ok=True)
@@ -124,9 +126,9 @@ def convert(src: str, dst: str, max_num_patches: int = DEFAULT_MAX_NUM_PATCHES) 
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        if os.path.isdir(args.dst) and os.listdir(args.dst) and not args.overwrite:
-            raise ValueError(f'output folder {args.dst!r} is not empty (use --overwrite)')
-        convert(args.src, args.dst, args.max_num_patches)
+        write_output_folder(args.src, args.dst,
+                            lambda out: convert(args.src, out, args.max_num_patches),
+                            overwrite=args.overwrite)
     except (ValueError, OSError, KeyError, TypeError, SafetensorError) as exc:
         print(f'fgclip2_to_siglip2_vision: error: {exc}', file=sys.stderr)
         return 2

@@ -194,7 +194,10 @@ def hf_config_to_arch(config: dict) -> dict:
     """Read our arch dict from an official ``config.json`` (FG-CLIP 2 or SigLIP 2).
 
     Missing optional fields take the SigLIP 2 defaults (e.g. ``keep_len`` 20, ``longtext_len``
-    196, ``num_patches`` 256); missing size fields raise.
+    196, ``num_patches`` 256); missing size fields raise, and every value is checked
+    (integers within sane bounds, heads dividing the width, see
+    :func:`~fgclip2_mm.models.utils.arch_zoo.vision_arch`) with the config.json key in the
+    message (``vision_config.num_attention_heads=-4 is out of range ...``).
 
     Args:
         config (dict): Parsed ``config.json`` with ``text_config`` and ``vision_config``.
@@ -202,7 +205,9 @@ def hf_config_to_arch(config: dict) -> dict:
     Returns:
         dict: A complete arch dict (see :func:`fgclip2_mm.models.utils.arch_zoo.get_arch`).
     """
-    parts = {}
+    if not isinstance(config, dict):
+        raise ValueError(f'config.json must hold a JSON object, got {type(config).__name__}')
+    parts, names = {}, {}
     for part, keys in (('vision', _VISION_KEYS), ('text', _TEXT_KEYS)):
         sub = config.get(f'{part}_config')
         if not isinstance(sub, dict):
@@ -211,15 +216,18 @@ def hf_config_to_arch(config: dict) -> dict:
             ours: sub[theirs]
             for ours, theirs in keys.items() if sub.get(theirs) is not None
         }
+        names[part] = {ours: f'{part}_config.{theirs}' for ours, theirs in keys.items()}
     top_proj = config.get('projection_size')
     if top_proj is not None and 'proj_dims' not in parts['text']:
         parts['text']['proj_dims'] = top_proj
+        names['text']['proj_dims'] = 'projection_size'
     patch = parts['vision'].get('patch_size')
     if isinstance(patch, (list, tuple)):
         if len(set(patch)) != 1:
-            raise ValueError(f'non-square patch_size {patch} is not supported')
+            raise ValueError(f'vision_config.patch_size={patch}: non-square patches are not '
+                             'supported')
         parts['vision']['patch_size'] = patch[0]
-    return get_arch(parts)
+    return get_arch(parts, names)
 
 
 def arch_to_hf_config(arch: dict, base: Optional[dict] = None) -> dict:
