@@ -1,12 +1,17 @@
 """Generate the synthetic bilingual (English + Chinese) world of shapes.
 
 Writes images, seg maps, FineHARD / Chinese-pair / COCO / retrieval / classification /
-FG-OVD annotations, a tiny Gemma-layout tokenizer and world_meta.json. The same seed
-gives byte-identical annotations and identical images, whatever the number of workers.
+FG-OVD annotations, a tiny Gemma-layout tokenizer and world_meta.json (which records the
+profile, its classes, base/novel split and Chinese names). The same seed and profile give
+byte-identical annotations and identical images, whatever the number of workers.
+
+Profiles: ``calibrated`` (default; 8 distinct shapes, large objects, the quick start's
+world) and ``legacy`` (the 16-shape world of generator 1.1, unchanged).
 
 Examples::
 
     python tools/generate_synthetic_world.py --out data/synthetic
+    python tools/generate_synthetic_world.py --out data/legacy --profile legacy
     python tools/generate_synthetic_world.py --out data/tiny --num-train 24 --num-val 16 \\
         --seed 3 --overwrite
 """
@@ -16,7 +21,7 @@ import os.path as osp
 import sys
 import time
 
-from fgclip2_mm.datasets.synthetic import generate_world
+from fgclip2_mm.datasets.synthetic import DEFAULT_PROFILE, PROFILES, generate_world
 from fgclip2_mm.utils.cli import OneLineArgumentParser
 
 
@@ -46,6 +51,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='train detection images (default: %(default)s)')
     parser.add_argument('--num-val', type=_int_at_least(0), default=250,
                         help='val detection images (default: %(default)s)')
+    parser.add_argument('--profile', choices=tuple(PROFILES), default=DEFAULT_PROFILE,
+                        help='world difficulty profile (default: %(default)s)')
     parser.add_argument('--workers', type=_int_at_least(1), default=None,
                         help='worker processes (default: min(2, cpu count))')
     parser.add_argument('--overwrite', action='store_true',
@@ -73,11 +80,12 @@ def main(argv=None) -> int:
     try:
         summary = generate_world(args.out, seed=args.seed, num_train=args.num_train,
                                  num_val=args.num_val, workers=args.workers,
-                                 overwrite=args.overwrite, progress=report)
+                                 overwrite=args.overwrite, profile=args.profile,
+                                 progress=report)
     except (ValueError, OSError) as err:  # e.g. an unwritable --out
         args.parser.error(str(err))
     counts = summary['num_images']
-    print(f"wrote {counts['train']}+{counts['val']} images "
+    print(f"wrote {counts['train']}+{counts['val']} images of a {summary['profile']} world "
           f"({counts['cls_train']}+{counts['cls_val']} classification), "
           f"{sum(summary['num_objects'].values())} objects, {summary['num_categories']} "
           f"categories, {len(summary['files'])} files to {summary['out_dir']} "

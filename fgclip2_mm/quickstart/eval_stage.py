@@ -1,7 +1,8 @@
 """Quick-start stage ``eval``: zero-shot evaluation of the pretrained tiny model.
 
-Evaluates ``summary['pretrain']['checkpoint']`` (a :func:`~fgclip2_mm.apis.load_fgclip2`
-folder) with ``summary['pretrain']['tokenizer']`` on the held-out val split of the
+Evaluates the downstream encoder (:mod:`.encoder`: the committed GPU-pretrained one when
+present, else ``summary['pretrain']``'s checkpoint and tokenizer, a
+:func:`~fgclip2_mm.apis.load_fgclip2` folder) on the held-out val split of the
 synthetic world, with the datasets and metrics of ``configs/eval/synthetic/*.py`` (read
 from those files, so the quick start and ``tools/test.py`` cannot drift apart), and
 reports the headline numbers plus every metric under ``details``. Skipped, with the
@@ -13,6 +14,8 @@ import time
 from typing import Callable, Dict
 
 from mmengine.config import Config
+
+from .encoder import downstream_encoder
 
 CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
                       'eval', 'synthetic')
@@ -60,24 +63,20 @@ def check_bars(headlines: Dict[str, float]) -> Dict[str, bool]:
 
 
 def run(config, summary: dict, log: Callable[[str], None]) -> dict:
-    """Evaluate the pretrained model; ``{'status': 'skipped', 'reason': ...}`` without one."""
-    pretrain = summary.get('pretrain') or {}
-    if pretrain.get('status') != 'ok':
-        reason = (f'pretrain section is {pretrain.get("status", "missing")!r}, not "ok": '
-                  'no trained checkpoint to evaluate')
-        log(f'eval: skipped ({reason})')
-        return {'status': 'skipped', 'reason': reason}
-    missing = [k for k in ('checkpoint', 'tokenizer') if not pretrain.get(k)]
-    if missing:
-        reason = f'pretrain section has no {missing}'
+    """Evaluate the downstream encoder (:func:`~.encoder.downstream_encoder`: the committed
+    GPU one, else the pretrain section's); ``{'status': 'skipped', 'reason': ...}`` without
+    one."""
+    encoder, reason = downstream_encoder(config, summary)
+    if encoder is None:
         log(f'eval: skipped ({reason})')
         return {'status': 'skipped', 'reason': reason}
     from fgclip2_mm.apis import load_fgclip2
     from fgclip2_mm.evaluation import evaluate_zero_shot
+    log(f'eval: encoder: {encoder["note"]}')
     t0 = time.time()
-    model = load_fgclip2(pretrain['checkpoint'])
+    model = load_fgclip2(encoder['checkpoint'])
     metrics = evaluate_zero_shot(
-        model, synthetic_tasks(config.data_root), pretrain['tokenizer'],
+        model, synthetic_tasks(config.data_root), encoder['tokenizer'],
         cache_dir=osp.join(config.work_dir, 'text_embedding_cache'), batch_size=16,
         log=lambda m: log(f'  eval: {m}'))
     headlines = {key: round(float(metrics[f'{cfg}/{name}']), 4)
@@ -85,7 +84,8 @@ def run(config, summary: dict, log: Callable[[str], None]) -> dict:
     failed = sum(v for k, v in metrics.items() if 'num_failed' in k)
     return dict(
         status='ok',
-        checkpoint=pretrain['checkpoint'],
+        checkpoint=encoder['checkpoint'],
+        encoder=encoder,
         split='val',
         gallery_images=int(metrics['retrieval-short_en/num_images']),
         num_failed_samples=int(failed),

@@ -1,17 +1,18 @@
 """Quick-start section ``ov_det``: open-vocabulary detection on the synthetic world.
 
-From the tiny FG-CLIP 2 of the ``pretrain`` section (frozen), trains the F-ViT-style
+From the downstream encoder (frozen; :mod:`.encoder`: the committed GPU-pretrained one
+when present, else the ``pretrain`` section's tiny FG-CLIP 2), trains the F-ViT-style
 detector of ``projects/fgclip2_ovdet`` (its synthetic twin config, mmdet 3 Runner) on the
-boxes of the 12 base shapes only (``instances_train_base.json``; the 4 novel shapes are in
-the images but never annotated), then evaluates on the held-out split over all 16 shapes
-with mmdet's ``OVCocoMetric``:
+boxes of the world's base shapes only (``instances_train_base.json``; the novel shapes are
+in the images but never annotated), then evaluates on the held-out split over every shape
+of the world (classes and split from its annotation files) with mmdet's ``OVCocoMetric``:
 
 * ``base_ap50_en`` / ``novel_ap50_en``: English class names;
 * ``base_ap50_zh`` / ``novel_ap50_zh``: the same detector with Chinese names;
 * ``novel_ap50_random_text``: the same detector with random class embeddings (control: the
   novel classes are found through the text embeddings, not by chance);
 * ``agnostic_ap50_en``: diagnostic, the English detections after a class-agnostic NMS,
-  scored with pycocotools' ``useCats=0`` over all 16 shapes, i.e. localisation alone: it
+  scored with pycocotools' ``useCats=0`` over all shapes, i.e. localisation alone: it
   separates a detector that cannot find objects from an encoder that cannot name them;
 * ``class_text_cosine_en``: diagnostic, the mean and the largest cosine between two
   different class embeddings of the English vocabulary (near 1: the text tower barely
@@ -27,6 +28,9 @@ import shutil
 import time
 from typing import Callable, Optional
 
+from .encoder import downstream_encoder
+from .pretrain_pictures import plot_loss_curves, training_history
+
 CONFIG = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'projects',
                   'fgclip2_ovdet', 'configs', 'synthetic',
                   'fvit_fgclip2-tiny_simplefpn_synthetic-ov.py')
@@ -40,21 +44,6 @@ DRAW_THRESHOLD = 0.3
 def _skip(reason: str, log: Callable[[str], None]) -> dict:
     log(f'ov_det: skipped: {reason}')
     return dict(status='skipped', reason=reason)
-
-
-def _pretrained(summary: dict) -> tuple:
-    """``(checkpoint, tokenizer, reason)`` of the pretrain section; reason None if usable."""
-    pre = summary.get('pretrain') or {}
-    if pre.get('status') != 'ok':
-        detail = f': {pre["reason"]}' if pre.get('reason') else ''
-        return None, None, (f'the pretrain section is {pre.get("status", "missing")!r}{detail};'
-                            ' detection needs its FG-CLIP 2 checkpoint')
-    ckpt, tok = pre.get('checkpoint'), pre.get('tokenizer') or pre.get('checkpoint')
-    if not ckpt or not osp.isdir(ckpt):
-        return None, None, f'pretrain checkpoint folder not found: {ckpt!r}'
-    if not tok or not osp.isdir(tok):
-        return None, None, f'pretrain tokenizer folder not found: {tok!r}'
-    return ckpt, tok, None
 
 
 def build_config(config, ckpt: str, tok: str, work_dir: str, epochs: int = EPOCHS):
@@ -194,28 +183,62 @@ def _held_out_image(data_root: str, novel: tuple) -> Optional[str]:
     return osp.join(data_root, name)
 
 
+def mark_novel(picture: str, image: str, ann_file: str, novel: tuple) -> int:
+    """Outline the ground-truth boxes of novel classes on a detection picture (magenta,
+    labelled ``novel: <name>``) so that a reader sees which objects were never trained on;
+    returns how many were marked."""
+    from PIL import Image, ImageDraw
+
+    from fgclip2_mm.visualization.world_preview import load_font
+    with open(ann_file, encoding='utf-8') as f:
+        coco = json.load(f)
+    entry = next(im for im in coco['images'] if osp.join(osp.dirname(osp.dirname(ann_file)),
+                                                         im['file_name']) == image)
+    names = {c['id']: c['name'] for c in coco['categories']}
+    canvas = Image.open(picture).convert('RGB')
+    sx, sy = canvas.width / entry['width'], canvas.height / entry['height']
+    draw, font, marked = ImageDraw.Draw(canvas), load_font(12), 0
+    for ann in coco['annotations']:
+        name = names[ann['category_id']]
+        if ann['image_id'] != entry['id'] or name not in novel:
+            continue
+        x, y, w, h = ann['bbox']
+        box = [x * sx - 3, y * sy - 3, (x + w) * sx + 3, (y + h) * sy + 3]
+        draw.rectangle(box, outline=(255, 0, 255), width=2)
+        draw.text((box[0], box[3] + 1), f'novel: {name}', fill=(255, 0, 255), font=font)
+        marked += 1
+    canvas.save(picture)
+    return marked
+
+
 def _pictures(cfg, weights: str, data_root: str, out_dir: str) -> dict:
-    """Detections on a held-out image, English and Chinese vocabularies (the demo's path)."""
+    """Detections on a held-out image, English and Chinese vocabularies (the demo's path);
+    ``novel`` lists the novel classes (the report marks them)."""
     import mmcv
 
-    from fgclip2_mm.integrations.mmdet import FGCLIP2OVDetInferencer
-    meta = cfg.test_dataloader.dataset.metainfo
-    image = _held_out_image(data_root, tuple(meta.novel_classes))
+    from fgclip2_mm.integrations.mmdet import FGCLIP2OVDetInferencer, coco_file_metainfo
+    meta = coco_file_metainfo(cfg.test_evaluator.ann_file)
+    image = _held_out_image(data_root, tuple(meta['novel_classes']))
     if image is None:
         return {}
     pictures = {}
-    for lang, names in (('en', meta.classes), ('zh', meta.classes_zh)):
+    for lang, names in (('en', meta['classes']), ('zh', meta['classes_zh'])):
         inferencer = FGCLIP2OVDetInferencer(cfg, weights=weights, texts=list(names))
         # English labels stand in for Chinese ones when the system has no CJK font.
         inferencer.visualizer.dataset_meta = dict(inferencer.model.dataset_meta,
-                                                  classes_en=tuple(meta.classes))
+                                                  classes_en=tuple(meta['classes']))
         tmp = osp.join(out_dir, f'_vis_{lang}')
         inferencer(image, out_dir=tmp, pred_score_thr=DRAW_THRESHOLD)
         target = osp.join(out_dir, f'ov_det_detections_{lang}.png')
         mmcv.imwrite(mmcv.imread(osp.join(tmp, 'vis', osp.basename(image))), target)
         shutil.rmtree(tmp, ignore_errors=True)
+        pictures['novel_marked'] = mark_novel(target, image, cfg.test_evaluator.ann_file,
+                                              tuple(meta['novel_classes']))
         pictures[lang] = target
-    pictures['image'] = image
+    pictures.update(image=image, novel=list(meta['novel_classes']),
+                    novel_zh=[meta['classes_zh'][meta['classes'].index(n)]
+                              for n in meta['novel_classes']],
+                    threshold=DRAW_THRESHOLD)
     return pictures
 
 
@@ -223,27 +246,31 @@ def run(config, summary: dict, log: Callable[[str], None], epochs: int = EPOCHS)
     """Train, evaluate (EN, ZH, random text) and draw; see the module docstring.
 
     Args:
-        config (QuickstartConfig): ``work_dir``, ``data_root``, ``seed``.
-        summary (dict): Finished sections; needs ``pretrain`` (checkpoint, tokenizer).
+        config (QuickstartConfig): ``work_dir``, ``data_root``, ``profile``, ``seed``.
+        summary (dict): Finished sections; ``pretrain`` gives the encoder unless a GPU one
+            is committed (:func:`~.encoder.downstream_encoder`).
         log (Callable[[str], None]): Progress printer.
         epochs (int): Training epochs. Defaults to :data:`EPOCHS`.
 
     Returns:
         dict: The ``ov_det`` section.
     """
-    ckpt, tok, reason = _pretrained(summary)
+    encoder, reason = downstream_encoder(config, summary)
     if reason:
         return _skip(reason, log)
+    ckpt, tok = encoder['checkpoint'], encoder['tokenizer']
     from mmengine.runner import Runner
     work_dir = osp.join(config.work_dir, 'ov_det')
     cfg = build_config(config, ckpt, tok, work_dir, epochs)
-    log(f'ov_det: {osp.basename(CONFIG)} on {ckpt}: {epochs} epochs on the base boxes, '
-        f'logs in {work_dir}')
+    log(f'ov_det: {osp.basename(CONFIG)} on {encoder["note"]}: {epochs} epochs on the base '
+        f'boxes, logs in {work_dir}')
     runner = Runner.from_cfg(cfg)
     start = time.time()
     runner.train()
     train_seconds = time.time() - start
     weights = osp.join(work_dir, f'epoch_{epochs}.pth')
+    loss_curve = plot_loss_curves(training_history(runner),
+                                  osp.join(config.work_dir, 'ov_det_loss.png'))
 
     start = time.time()
     head = runner.model.roi_head.bbox_head
@@ -261,7 +288,8 @@ def run(config, summary: dict, log: Callable[[str], None], epochs: int = EPOCHS)
     log(f'ov_det: AP50 base/novel EN {base_en}/{novel_en}, ZH {base_zh}/{novel_zh}, '
         f'random text {base_rand}/{novel_rand}; class-agnostic EN {agnostic_en}; '
         f'class-name text cosine EN mean/max {text_cosine_en["mean"]}/{text_cosine_en["max"]}')
-    pictures = _pictures(cfg, weights, config.data_root, config.work_dir)
+    pictures = dict(_pictures(cfg, weights, config.data_root, config.work_dir),
+                    loss_curve=loss_curve)
     values = dict(base_ap50_en=base_en, novel_ap50_en=novel_en, novel_ap50_zh=novel_zh,
                   random_gap=round(novel_en - novel_rand, 4))
     checks = {name: values[name] >= bar for name, bar in BARS.items()}
@@ -277,7 +305,7 @@ def run(config, summary: dict, log: Callable[[str], None], epochs: int = EPOCHS)
         class_text_cosine_en=text_cosine_en,
         bars=dict(BARS),
         meets_bars=checks,
-        encoder=ckpt,
+        encoder=encoder,
         detector=weights,
         detections_en=detections_en,
         config=CONFIG,

@@ -1,7 +1,9 @@
 """Quick-start stage "ov_seg": open-vocabulary segmentation of the synthetic world.
 
-From the pretrained tiny checkpoint of the ``pretrain`` section it measures, on the val
-split's seg maps (16 shapes + background), with the project's configs
+From the downstream encoder (:mod:`.encoder`: the committed GPU-pretrained one when
+present, else the ``pretrain`` section's tiny checkpoint) it measures, on the val split's
+seg maps (the world's shapes + background, classes from its ``world_meta.json``), with the
+project's configs
 (``projects/fgclip2_ovseg/configs/synthetic``) run by mmengine Runners:
 
 - ``miou_training_free_en`` / ``miou_training_free_zh``: the training-free segmentor with
@@ -9,6 +11,7 @@ split's seg maps (16 shapes + background), with the project's configs
 - ``miou_random``: the same (English) with random weights of the same architecture;
 - ``miou_trained_en``: the cost-aggregation head trained on the train split (frozen
   encoder, a few minutes of CPU);
+- ``miou_majority``: control, the background predicted everywhere;
 
 and draws overlays with legends. mIoU values are fractions (mmseg reports percent).
 """
@@ -18,6 +21,10 @@ import time
 from typing import Callable, Optional
 
 import numpy as np
+
+from .controls import seg_majority_miou
+from .encoder import downstream_encoder
+from .pretrain_pictures import plot_loss_curves, training_history
 
 CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
                       'projects', 'fgclip2_ovseg', 'configs', 'synthetic')
@@ -32,25 +39,10 @@ def _skip(reason: str, log: Callable[[str], None]) -> dict:
     return dict(status='skipped', reason=reason)
 
 
-def _pretrained(summary: dict) -> tuple:
-    """``(checkpoint, tokenizer, reason)``; reason is None when usable."""
-    pre = summary.get('pretrain') or {}
-    if pre.get('status') != 'ok':
-        return None, None, (f'the pretrain section is {pre.get("status", "missing")!r}'
-                            f'{": " + str(pre["reason"]) if pre.get("reason") else ""}; '
-                            'the segmentation stage needs its checkpoint')
-    ckpt, tok = pre.get('checkpoint'), pre.get('tokenizer')
-    if not ckpt or not osp.isdir(ckpt):
-        return None, None, f'pretrain checkpoint folder not found: {ckpt!r}'
-    if not tok or not osp.isdir(tok):
-        return None, None, f'pretrain tokenizer folder not found: {tok!r}'
-    return ckpt, tok, None
-
-
 def _config(name: str, config, out_dir: str, run_name: str, model: dict):
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
-    cfg.merge_from_dict(dict(model=model))
+    cfg.merge_from_dict(dict(model=dict(model, vocabulary=dict(world=config.data_root))))
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if cfg.get(loader):
             cfg[loader].dataset.data_root = config.data_root
@@ -97,8 +89,7 @@ def _overlay(segmentor, data_root: str, out_file: str, language: str) -> Optiona
     best = max(names, key=lambda n: len(np.unique(np.asarray(Image.open(osp.join(seg_dir, n))))))
     image = osp.join(data_root, 'images', 'val', osp.splitext(best)[0] + '.jpg')
     inferencer = FGCLIP2OVSegInferencer(segmentor)
-    vocab = dict(dataset='fgclip2_mm.FGCLIP2SyntheticSegDataset')
-    out = inferencer(image, texts=vocab, language=language, out_file=out_file)
+    out = inferencer(image, texts=dict(world=data_root), language=language, out_file=out_file)
     return dict(image=image, overlay=out['overlay'], labels_file=out['labels_file'],
                 cjk_font_missing=out['fallback'])
 
@@ -109,7 +100,8 @@ def run(config, summary: dict, log: Callable[[str], None],
 
     Args:
         config (QuickstartConfig): ``work_dir``, ``data_root``, ``seed``.
-        summary (dict): Sections finished so far; ``pretrain`` provides the checkpoint.
+        summary (dict): Sections finished so far; ``pretrain`` provides the encoder unless
+            a GPU one is committed (:func:`~.encoder.downstream_encoder`).
         log (Callable[[str], None]): Progress printer.
         train_iters (int, optional): Training iterations of the head (default: the
             config's); tests use a handful.
@@ -117,9 +109,10 @@ def run(config, summary: dict, log: Callable[[str], None],
     Returns:
         dict: The ``ov_seg`` section (``status`` ``'ok'`` or ``'skipped'`` with a reason).
     """
-    ckpt, tok, reason = _pretrained(summary)
+    encoder, reason = downstream_encoder(config, summary)
     if reason:
         return _skip(reason, log)
+    ckpt, tok = encoder['checkpoint'], encoder['tokenizer']
     try:
         import fgclip2_mm.integrations.mmseg  # noqa: F401
     except ImportError as exc:
@@ -129,7 +122,8 @@ def run(config, summary: dict, log: Callable[[str], None],
     out_dir = osp.join(config.work_dir, 'ov_seg')
     os.makedirs(out_dir, exist_ok=True)
     common = dict(clip=ckpt, tokenizer=tok, cache_dir=osp.join(out_dir, 'text_cache'))
-    section, seconds = dict(status='ok', checkpoint=ckpt), {}
+    section, seconds = dict(status='ok', checkpoint=ckpt, encoder=encoder), {}
+    log(f'ov_seg: encoder: {encoder["note"]}')
 
     t0 = time.time()
     section['miou_training_free_en'], tf_runner = _test(
@@ -162,6 +156,8 @@ def run(config, summary: dict, log: Callable[[str], None],
     runner = Runner.from_cfg(cfg)
     runner.train()
     seconds['train'] = round(time.time() - t0, 1)
+    loss_curve = plot_loss_curves(training_history(runner),
+                                  osp.join(config.work_dir, 'ov_seg_loss.png'))
     section['train_iters'] = int(cfg.train_cfg.max_iters)
     section['miou_trained_en'] = _miou(runner.test())
     seconds['trained_test'] = round(time.time() - t0 - seconds['train'], 1)
@@ -173,7 +169,9 @@ def run(config, summary: dict, log: Callable[[str], None],
                             osp.join(config.work_dir, 'ov_seg_overlay.png'), 'en'),
         training_free_zh=_overlay(tf_runner.model, config.data_root,
                                   osp.join(config.work_dir, 'ov_seg_overlay_zh.png'), 'zh'))
+    pictures['loss_curve'] = loss_curve
     section.update(pictures=pictures, overlay=(pictures['trained_en'] or {}).get('overlay'))
+    section['miou_majority'] = seg_majority_miou(config.data_root)
     section['bars'] = dict(
         training_free_en=section['miou_training_free_en'] >= BARS['training_free_en'],
         training_free_zh=section['miou_training_free_zh'] >= BARS['training_free_zh'],

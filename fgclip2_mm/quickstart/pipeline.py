@@ -16,6 +16,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Dict, List, Optional
 
+from ..datasets.synthetic.profiles import DEFAULT_PROFILE, PROFILES
+from ..visualization import write_report
 from . import world_stage
 
 # Capability section -> issue that builds it.
@@ -31,6 +33,8 @@ class QuickstartConfig:
     Args:
         work_dir (str): Where ``summary.json`` and pictures go.
         data_root (str): Where the synthetic world is generated (or reused).
+        profile (str): World profile (``'calibrated'``, the default, or ``'legacy'``; see
+            :mod:`fgclip2_mm.datasets.synthetic.profiles`).
         seed (int): World and training seed.
         num_train (int): Training images of the world.
         num_val (int): Held-out images of the world.
@@ -41,6 +45,7 @@ class QuickstartConfig:
 
     work_dir: str = 'work_dirs/quickstart'
     data_root: str = 'data/synthetic'
+    profile: str = DEFAULT_PROFILE
     seed: int = 0
     num_train: int = 750
     num_val: int = 250
@@ -49,6 +54,8 @@ class QuickstartConfig:
     sections: List[str] = field(default_factory=lambda: list(SECTIONS))
 
     def __post_init__(self):
+        if self.profile not in PROFILES:
+            raise ValueError(f'profile must be one of {tuple(PROFILES)}, got {self.profile!r}')
         unknown = [s for s in self.sections if s not in SECTIONS]
         if unknown:
             raise ValueError(f'unknown quick-start sections {unknown}; expected a subset of '
@@ -76,7 +83,7 @@ def _write(path: str, summary: dict) -> None:
 
 def _previous_sections(path: str, config: QuickstartConfig) -> dict:
     """Finished sections of an earlier summary written with the same world (data root,
-    seed and sizes); {} when there is none or it does not match."""
+    profile, seed and sizes); {} when there is none or it does not match."""
     if not osp.isfile(path):
         return {}
     try:
@@ -84,7 +91,7 @@ def _previous_sections(path: str, config: QuickstartConfig) -> dict:
             old = json.load(f)
     except (OSError, ValueError):
         return {}
-    keys = ('data_root', 'seed', 'num_train', 'num_val')
+    keys = ('data_root', 'profile', 'seed', 'num_train', 'num_val')
     old_cfg = old.get('config') or {}
     if any(old_cfg.get(k) != getattr(config, k) for k in keys):
         return {}
@@ -97,7 +104,7 @@ def run_quickstart(config: QuickstartConfig) -> dict:
     os.makedirs(config.work_dir, exist_ok=True)
     summary_path = osp.join(config.work_dir, 'summary.json')
     start = time.time()
-    summary: dict = {'config': asdict(config)}
+    summary: dict = {'config': asdict(config), 'profile': config.profile}
     previous = _previous_sections(summary_path, config)
     for name, issue in SECTIONS.items():
         if name in config.sections:
@@ -109,7 +116,7 @@ def run_quickstart(config: QuickstartConfig) -> dict:
             summary[name] = {'status': 'not_run' if _find_stage(name) else 'not_built',
                              'issue': issue}
 
-    _log(f'synthetic world -> {config.data_root}')
+    _log(f'synthetic world ({config.profile} profile) -> {config.data_root}')
     summary['world'] = world_stage.run(config, log=_log)
     _write(summary_path, summary)
 
@@ -129,5 +136,6 @@ def run_quickstart(config: QuickstartConfig) -> dict:
 
     summary['total_seconds'] = round(time.time() - start, 1)
     _write(summary_path, summary)
-    _log(f'summary written to {summary_path} ({summary["total_seconds"]} s)')
+    _log(f'summary written to {summary_path} ({summary["total_seconds"]} s); report: '
+         f'{write_report(config.work_dir)}')
     return summary

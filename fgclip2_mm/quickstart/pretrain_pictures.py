@@ -1,8 +1,19 @@
-"""Pictures of the quick-start pretraining: the loss curves and a region-phrase similarity map."""
+"""Pictures of the quick-start trainings: loss curves and a region-phrase similarity map."""
 from typing import Dict, Sequence
 
 import numpy as np
 import torch
+
+
+def training_history(runner) -> Dict[str, list]:
+    """Per-iteration training scalars (``loss*`` and others; no lr or timings) from an
+    mmengine runner's message hub."""
+    out = {}
+    for key, buffer in runner.message_hub.log_scalars.items():
+        if key.startswith('train/') and not key.endswith(('lr', 'time', 'data_time')):
+            values, _ = buffer.data
+            out[key[len('train/'):]] = [float(v) for v in values]
+    return out
 
 
 def plot_loss_curves(history: Dict[str, Sequence[float]], path: str, smooth: int = 10) -> str:

@@ -7,8 +7,12 @@ evaluates it on the held-out images with the evaluation protocols' own datasets 
 (:func:`fgclip2_mm.evaluation.evaluate_zero_shot`):
 
 * ``box_cls_top1_{en,zh}``: ground-truth box classification over every colour x shape
-  phrase (176 classes; ``'a red circle'`` / ``'红色圆形'``), region features by RoIAlign;
+  phrase of the world (88 classes in the calibrated world, 176 in the legacy one;
+  ``'a red circle'`` / ``'红色圆形'``), region features by RoIAlign;
 * ``hard_neg_acc_{en,zh}``: FG-OVD hard, the positive ranked first among its 11 texts.
+
+Controls (``controls``): the same four numbers of a randomly initialised model of the same
+architecture, and the majority-class box-classification accuracy (:mod:`.controls`).
 
 Pictures: the loss curves and a similarity map of region phrases on a held-out image.
 """
@@ -21,6 +25,9 @@ import time
 from typing import Callable, Dict
 
 import numpy as np
+
+from .controls import box_cls_controls
+from .pretrain_pictures import training_history
 
 CONFIG = 'fgclip2_stage2_synthetic.py'
 #: Where the synthetic config points; replaced by ``config.data_root``.
@@ -68,16 +75,6 @@ def build_config(config, work_dir: str, overrides: dict = None):
     if overrides:
         cfg.merge_from_dict(overrides)
     return cfg
-
-
-def _history(runner) -> Dict[str, list]:
-    """Per-iteration training scalars from the runner's message hub."""
-    out = {}
-    for key, buffer in runner.message_hub.log_scalars.items():
-        if key.startswith('train/') and not key.endswith(('lr', 'time', 'data_time')):
-            values, _ = buffer.data
-            out[key[len('train/'):]] = [float(v) for v in values]
-    return out
 
 
 def _eval_tasks(cfg, data_root: str) -> dict:
@@ -142,6 +139,14 @@ def inference_copy(model):
     return bare.eval()
 
 
+def random_copy(model, seed: int):
+    """A randomly initialised inference model of ``model``'s architecture (the control)."""
+    import torch
+    from fgclip2_mm.models import FGCLIP2
+    torch.manual_seed(seed)
+    return FGCLIP2(arch=model.arch_dict()).eval()
+
+
 def run(config, summary: dict, log: Callable[[str], None], overrides: dict = None) -> dict:
     """Train, save, evaluate and draw (see the module docstring).
 
@@ -167,7 +172,7 @@ def run(config, summary: dict, log: Callable[[str], None], overrides: dict = Non
     runner.train()
     train_seconds = time.time() - start
     model = getattr(runner.model, 'module', runner.model).eval()
-    history = _history(runner)
+    history = training_history(runner)
 
     ckpt = osp.join(work_dir, 'model')
     save_fgclip2(inference_copy(model), ckpt)
@@ -177,6 +182,11 @@ def run(config, summary: dict, log: Callable[[str], None], overrides: dict = Non
     tokenizer = FGCLIP2Tokenizer(**tok_cfg)
     log(f'pretrain: trained in {train_seconds:.0f} s; model saved to {ckpt}; evaluating')
     metrics = evaluate(model, cfg, config.data_root, tokenizer, log)
+    random_model = random_copy(model, config.seed)
+    controls = dict(random_weights=evaluate(random_model, cfg, config.data_root, tokenizer,
+                                            log),
+                    **box_cls_controls(config.data_root))
+    log(f'pretrain: {metrics}; random weights {controls["random_weights"]}')
     pictures = _pictures(model, cfg, config.data_root, tokenizer, history, config.work_dir)
     final = {k: round(float(np.mean(v[-25:])), 4) for k, v in history.items()
              if k.startswith('loss')}
@@ -192,4 +202,5 @@ def run(config, summary: dict, log: Callable[[str], None], overrides: dict = Non
         train_seconds=round(train_seconds, 1),
         final_losses=final,
         cmr_threshold=round(float(model.losses.hard_negative.cmr_threshold), 4),
+        controls=controls,
         pictures=pictures)

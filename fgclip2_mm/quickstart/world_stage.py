@@ -6,6 +6,7 @@ from typing import Callable
 
 from ..datasets.synthetic import generate_world
 from ..datasets.synthetic.generate import GENERATOR_VERSION
+from ..datasets.synthetic.world_info import profile_name
 from ..visualization import write_world_gallery
 
 
@@ -17,7 +18,7 @@ def _matching_world(config, meta_path: str) -> bool:
     # A world of another generator version has other texts (e.g. 1.1 added shape-swap
     # negatives): never train on it silently.
     return (meta.get('seed') == config.seed and meta.get('num_train') == config.num_train
-            and meta.get('num_val') == config.num_val
+            and meta.get('num_val') == config.num_val and profile_name(meta) == config.profile
             and meta.get('generator_version') == GENERATOR_VERSION)
 
 
@@ -31,7 +32,8 @@ def run(config, log: Callable[[str], None]) -> dict:
     else:
         generate_world(config.data_root, seed=config.seed, num_train=config.num_train,
                        num_val=config.num_val, workers=config.workers,
-                       overwrite=osp.isfile(meta_path), progress=lambda m: log(f'  world: {m}'))
+                       overwrite=osp.isfile(meta_path), profile=config.profile,
+                       progress=lambda m: log(f'  world: {m}'))
         reused = False
     with open(meta_path, encoding='utf-8') as f:
         meta = json.load(f)
@@ -40,10 +42,15 @@ def run(config, log: Callable[[str], None]) -> dict:
     return {
         'status': 'ok',
         'data_root': config.data_root,
+        'profile': profile_name(meta),
         'reused': reused,
         'seconds': round(time.time() - t0, 1),
         'num_train_images': meta.get('num_train'),
         'num_val_images': meta.get('num_val'),
         'num_categories': len(meta.get('categories', [])),
+        'classes': meta.get('classes'),
+        'classes_zh': meta.get('classes_zh'),
+        'base_classes': meta.get('base_classes'),
+        'novel_classes': meta.get('novel_classes'),
         'pictures': pictures,
     }

@@ -45,7 +45,8 @@ def test_config_parses(path):
 
 def synthetic_cfg(name, world, ckpt, work_dir, **model):
     cfg = Config.fromfile(osp.join(CONFIG_DIR, 'synthetic', name))
-    cfg.merge_from_dict(dict(model=dict(clip=ckpt, tokenizer=ckpt, cache_dir=False, **model)))
+    cfg.merge_from_dict(dict(model=dict(clip=ckpt, tokenizer=ckpt, cache_dir=False,
+                                        vocabulary=dict(world=world), **model)))
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if cfg.get(loader):
             cfg[loader].dataset.data_root = world

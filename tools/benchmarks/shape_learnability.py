@@ -1,7 +1,8 @@
 """How fast can each encoder learn the synthetic world's shapes at all? Supervised bounds.
 
 Every downstream bar of the quick start (box classification over colour x shape, detection
-and segmentation of shapes) needs the region features to tell the 16 shapes apart. This
+and segmentation of shapes) needs the region features to tell the world's shapes apart
+(its classes are read from its ``world_meta.json``, any profile). This
 benchmark removes the contrastive objective from the question: it trains with plain
 cross-entropy on the ground-truth attributes of every object (COCO ``instances_*.json`` of
 a generated world: ``attributes.shape`` / ``attributes.colour``), the same number of steps
@@ -44,8 +45,11 @@ CROP_SIZE = 32
 
 
 def load_objects(data_root: str, split: str):
-    """``{image path: [(xyxy normalised, shape id, colour id, size), ...]}`` of a split."""
-    from fgclip2_mm.datasets.synthetic.vocabulary import CATEGORY_NAMES, COLOUR_NAMES
+    """``{image path: [(xyxy normalised, shape id, colour id, size), ...]}`` of a split;
+    shape ids index the world's ``classes`` (``world_meta.json``)."""
+    from fgclip2_mm.datasets.synthetic.vocabulary import COLOUR_NAMES
+    from fgclip2_mm.datasets.synthetic.world_info import read_world_meta
+    classes = read_world_meta(data_root)['classes']
     with open(osp.join(data_root, 'annotations', f'instances_{split}.json'),
               encoding='utf-8') as f:
         coco = json.load(f)
@@ -57,7 +61,7 @@ def load_objects(data_root: str, split: str):
         box = (x / im['width'], y / im['height'], (x + w) / im['width'], (y + h) / im['height'])
         attrs = ann['attributes']
         out[osp.join(data_root, im['file_name'])].append(
-            (box, CATEGORY_NAMES.index(attrs['shape']), COLOUR_NAMES.index(attrs['colour']),
+            (box, classes.index(attrs['shape']), COLOUR_NAMES.index(attrs['colour']),
              attrs['size']))
     return dict(out)
 
@@ -213,21 +217,25 @@ def main(argv=None) -> int:
                      'tools/generate_synthetic_world.py or tools/quickstart.py first)')
     import fgclip2_mm.datasets  # noqa: F401  (registers the transforms)
     import fgclip2_mm.models  # noqa: F401
-    from fgclip2_mm.datasets.synthetic.vocabulary import CATEGORY_NAMES, COLOUR_NAMES
+    from fgclip2_mm.datasets.synthetic.vocabulary import COLOUR_NAMES
+    from fgclip2_mm.datasets.synthetic.world_info import profile_name, read_world_meta
+    meta = read_world_meta(args.data_root)
     train = sorted(load_objects(args.data_root, 'train').items())
     val = sorted(load_objects(args.data_root, 'val').items())
     shapes = Counter(o[1] for _, objs in train for o in objs)
     majority = shapes.most_common(1)[0][0]
     val_total = sum(len(objs) for _, objs in val)
-    print(f'objects: train {sum(shapes.values())}, val {val_total}; majority-shape val '
-          f'top-1 {sum(o[1] == majority for _, objs in val for o in objs) / val_total:.3f}',
-          flush=True)
+    majority_top1 = sum(o[1] == majority for _, objs in val for o in objs) / val_total
+    print(f'{profile_name(meta)} world, {len(meta["classes"])} shapes; objects: train '
+          f'{sum(shapes.values())}, val {val_total}; majority-shape val top-1 '
+          f'{majority_top1:.3f}', flush=True)
     rows = []
     for arm in args.arms:
-        rows += train_arm(arm, args, train, val, len(CATEGORY_NAMES), len(COLOUR_NAMES))
-    if args.out:
+        rows += train_arm(arm, args, train, val, len(meta['classes']), len(COLOUR_NAMES))
+    if args.out:  # the quick-start report reads this file as the supervised bound
+        world = dict(profile=profile_name(meta), majority_shape_top1=round(majority_top1, 4))
         with open(args.out, 'w') as f:
-            json.dump(rows, f, indent=1)
+            json.dump([dict(row, **world) for row in rows], f, indent=1)
     return 0
 
 

@@ -46,8 +46,9 @@ class FGCLIP2BoxClsDataset(FGCLIP2EvalDataset):
       reference's ``coco.cats`` order): COCO-80, LVIS-1203 (``replace_underscores=True``),
       BoxClass-CN-566 (raw Chinese names, ``templates='none'``).
     * ``'colour_shape'``: the synthetic world's colour x shape phrases in ``lang``
-      (:func:`~.vocabularies.colour_shape_vocabulary`); a box's label is the (colour,
-      shape) of its annotation's ``attributes`` field.
+      (:func:`~.vocabularies.colour_shape_vocabulary`, shapes from the file's
+      ``categories``); a box's label is the (colour, shape) of its annotation's
+      ``attributes`` field.
 
     Every annotation counts (crowd ones too, as in the reference, unless
     ``skip_crowd=True``); images without annotations hold no box and are left out (the
@@ -87,7 +88,7 @@ class FGCLIP2BoxClsDataset(FGCLIP2EvalDataset):
 
     def _label_fn(self, categories: List[dict], source: str):
         if self.vocabulary == 'colour_shape':
-            phrases, index = colour_shape_vocabulary(self.lang)
+            phrases, index = colour_shape_vocabulary(self.lang, categories, source)
             self.set_classes(phrases)
 
             def label(ann: dict) -> int:

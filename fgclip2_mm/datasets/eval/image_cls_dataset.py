@@ -34,7 +34,8 @@ class FGCLIP2ImageClsDataset(FGCLIP2EvalDataset):
       ImageNet-v2's ``0`` ... ``999``); the class names default to the folder names.
 
     Class names (label order): a list, a ``.txt`` file with one name per line, or
-    ``'synthetic'`` (the synthetic world's shape names in ``lang``). A class weight is the
+    ``'synthetic'`` (the synthetic world's shape names in ``lang``, read from its
+    ``world_meta.json``). A class weight is the
     normalised mean of the normalised embeddings of its prompts (short walk, 64 tokens).
 
     Args:
@@ -64,10 +65,11 @@ class FGCLIP2ImageClsDataset(FGCLIP2EvalDataset):
                 raise ValueError('FGCLIP2ImageClsDataset: a list file needs classes=<list, '
                                  '.txt file or "synthetic">')
             return folders
-        if classes == 'synthetic':
-            from fgclip2_mm.datasets.synthetic.vocabulary import (CATEGORY_NAMES,
-                                                                  CATEGORY_NAMES_ZH)
-            return list(CATEGORY_NAMES if self.lang == 'en' else CATEGORY_NAMES_ZH)
+        if classes == 'synthetic':  # the world's classes, from its world_meta.json
+            from fgclip2_mm.datasets.synthetic.world_info import read_world_meta
+            # the list file sits in <world>/annotations/ when data_root is not given
+            meta = read_world_meta(self.data_root or osp.dirname(osp.dirname(self.ann_file)))
+            return list(meta['classes'] if self.lang == 'en' else meta['classes_zh'])
         if isinstance(classes, str):
             return read_class_names(classes)
         return [str(c) for c in classes]

@@ -4,28 +4,34 @@ from typing import Dict, List, Sequence, Tuple
 VOCABULARIES = ('categories', 'colour_shape')
 
 
-def colour_shape_vocabulary(lang: str) -> Tuple[List[str], Dict[Tuple[str, str], int]]:
-    """Every colour x shape phrase of the synthetic world, shape-major.
+def colour_shape_vocabulary(lang: str, categories: Sequence[dict], source: str = ''
+                            ) -> Tuple[List[str], Dict[Tuple[str, str], int]]:
+    """Every colour x shape phrase of a synthetic world, shape-major.
 
     English phrases are ``'red circle'``, Chinese ones ``'红色圆形'`` (the colour and shape
-    words the world's captions use).
+    words the world's captions use). The shapes are the world's categories (its COCO file's
+    ``categories``: ``name`` and ``name_zh``), so a world of any profile works.
 
     Args:
         lang (str): ``'en'`` or ``'zh'``.
+        categories (Sequence[dict]): The world's COCO ``categories`` in id order.
+        source (str): File name for error messages.
 
     Returns:
         tuple: ``(phrases, index)`` with ``index[(colour, shape)]`` the label of a phrase
         (English attribute names as keys).
     """
-    from fgclip2_mm.datasets.synthetic.vocabulary import COLOURS, SHAPES
+    from fgclip2_mm.datasets.synthetic.vocabulary import COLOURS
     if lang not in ('en', 'zh'):
         raise ValueError(f"lang must be 'en' or 'zh', got {lang!r}")
+    names = category_names(categories, 'name', source=source)
+    names_zh = category_names(categories, 'name_zh', source=source)
     phrases, index = [], {}
-    for shape in SHAPES:
+    for name, name_zh in zip(names, names_zh):
         for colour in COLOURS:
-            index[(colour.name, shape.name)] = len(phrases)
-            phrases.append(f'{colour.name} {shape.name}' if lang == 'en' else
-                           f'{colour.name_zh}{shape.name_zh}')
+            index[(colour.name, name)] = len(phrases)
+            phrases.append(f'{colour.name} {name}' if lang == 'en' else
+                           f'{colour.name_zh}{name_zh}')
     return phrases, index
 
 

@@ -8,7 +8,7 @@ category and drop only annotations, like OV-COCO's ``instances_train2017_seen_2_
 """
 from typing import Callable, Dict, List, Optional, Sequence
 
-from .vocabulary import BASE_CLASSES, NOVEL_CLASSES, category_id
+from .profiles import WorldProfile
 
 
 def coco_categories(table: Sequence[dict]) -> List[dict]:
@@ -20,6 +20,7 @@ def coco_categories(table: Sequence[dict]) -> List[dict]:
 
 
 def coco_instances(records: Sequence[dict], categories: List[dict], split: str,
+                   profile: WorldProfile,
                    keep: Optional[Callable[[str], bool]] = None) -> Dict:
     """Build one COCO instances dict.
 
@@ -27,6 +28,7 @@ def coco_instances(records: Sequence[dict], categories: List[dict], split: str,
         records (Sequence[dict]): Detection image records of one split, in index order.
         categories (list[dict]): Output of :func:`coco_categories`.
         split (str): Split name, recorded in ``info``.
+        profile (WorldProfile): The world's profile (category ids, base / novel).
         keep (Callable[[str], bool], optional): Predicate on the shape name; annotations
             failing it are dropped (ids of kept annotations do not change).
 
@@ -49,7 +51,7 @@ def coco_instances(records: Sequence[dict], categories: List[dict], split: str,
             annotations.append({
                 'id': ann_id,
                 'image_id': image_id,
-                'category_id': category_id(shape),
+                'category_id': profile.category_id(shape),
                 'bbox': obj['bbox'],
                 'area': float(obj['area']),
                 'segmentation': obj['segmentation'],
@@ -62,16 +64,6 @@ def coco_instances(records: Sequence[dict], categories: List[dict], split: str,
         'images': images,
         'annotations': annotations,
         'categories': categories,
-        'base_classes': list(BASE_CLASSES),
-        'novel_classes': list(NOVEL_CLASSES),
+        'base_classes': list(profile.base_classes),
+        'novel_classes': list(profile.novel_classes),
     }
-
-
-def is_base(shape: str) -> bool:
-    """True for base (seen) categories."""
-    return shape in BASE_CLASSES
-
-
-def is_novel(shape: str) -> bool:
-    """True for novel (unseen) categories."""
-    return shape in NOVEL_CLASSES

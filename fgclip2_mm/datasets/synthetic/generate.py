@@ -17,15 +17,17 @@ import numpy as np
 
 from . import writers
 from .captions import chinese_lexicon
-from .coco_writer import coco_categories, coco_instances, is_base, is_novel
+from .coco_writer import coco_categories, coco_instances
 from .fileio import write_json, write_jsonl, write_lines
 from .image_job import CLASSIFICATION, DETECTION, ImageTask, make_output_dirs, run_task
+from .profiles import LEGACY_PROFILE, WorldProfile, get_profile
 from .statistics import category_table
 from .tokenizer import build_tokenizer, save_tokenizer
-from .vocabulary import CATEGORY_NAMES
 from .world_meta import world_meta
 
-GENERATOR_VERSION = '1.1.0'  # 1.1: shape-swap negatives in FineHARD records
+# 1.1: shape-swap negatives in FineHARD records; 1.2: named profiles (the legacy profile's
+# images and annotations are those of 1.1), world_meta.json records the profile
+GENERATOR_VERSION = '1.2.0'
 SPLITS = ('train', 'val')
 CLASSIFICATION_SHARE = 0.2  # classification images per detection image
 # Everything the generator owns inside out_dir; overwrite removes only these.
@@ -59,19 +61,21 @@ def _prepare_out_dir(out_dir: str, overwrite: bool) -> None:
     os.makedirs(out_dir, exist_ok=True)
 
 
-def _make_tasks(out_dir: str, seed: int, counts: Dict[str, int]) -> List[ImageTask]:
+def _make_tasks(out_dir: str, seed: int, counts: Dict[str, int],
+                profile: WorldProfile) -> List[ImageTask]:
     """Detection then classification tasks per split, in the order results are written."""
-    num_classes = len(CATEGORY_NAMES)
+    num_classes = len(profile.shapes)
     tasks = []
     for split_id, split in enumerate(SPLITS):
         num = counts[split]
-        tasks += [ImageTask(out_dir, split, split_id, seed, i, DETECTION) for i in range(num)]
+        tasks += [ImageTask(out_dir, split, split_id, seed, i, DETECTION, profile=profile.name)
+                  for i in range(num)]
         # At least one image per class; labels balanced, then shuffled out of file order.
         num_cls = max(num_classes, round(CLASSIFICATION_SHARE * num)) if num else 0
         labels = np.random.default_rng([seed, split_id, _LABEL_SHUFFLE]).permutation(
             np.arange(num_cls) % num_classes)
-        tasks += [ImageTask(out_dir, split, split_id, seed, i, CLASSIFICATION, int(label))
-                  for i, label in enumerate(labels)]
+        tasks += [ImageTask(out_dir, split, split_id, seed, i, CLASSIFICATION, int(label),
+                            profile.name) for i, label in enumerate(labels)]
     return tasks
 
 
@@ -98,23 +102,25 @@ def _run_tasks(tasks: List[ImageTask], workers: int,
 
 
 def _write_split(out_dir: str, split: str, records: List[dict], cls_records: List[dict],
-                 categories: List[dict]) -> List[str]:
+                 categories: List[dict], profile: WorldProfile) -> List[str]:
     """Write every per-split annotation file; returns the written paths."""
     ann = osp.join(out_dir, 'annotations')
+    shapes = profile.category_names
     paths = []
     for lang in ('en', 'zh'):
         paths.append(write_json(osp.join(ann, f'finehard_{lang}_{split}.json'),
-                                writers.finehard_records(records, lang)))
+                                writers.finehard_records(records, lang, shapes)))
     paths.append(write_jsonl(osp.join(ann, f'finehard_en_{split}.jsonl'),
-                             writers.finehard_records(records, 'en')))
+                             writers.finehard_records(records, 'en', shapes)))
     paths.append(write_json(osp.join(ann, f'cn_pairs_{split}.json'),
                             writers.chinese_pairs(records)))
     paths.append(write_json(osp.join(ann, f'instances_{split}.json'),
-                            coco_instances(records, categories, split)))
-    subsets = {'train': (('base', is_base), ), 'val': (('base', is_base), ('novel', is_novel))}
-    for name, keep in subsets[split]:
+                            coco_instances(records, categories, split, profile)))
+    keep = {'base': profile.base_classes.__contains__,
+            'novel': profile.novel_classes.__contains__}
+    for name in {'train': ('base', ), 'val': ('base', 'novel')}[split]:
         paths.append(write_json(osp.join(ann, f'instances_{split}_{name}.json'),
-                                coco_instances(records, categories, split, keep)))
+                                coco_instances(records, categories, split, profile, keep[name])))
     for kind in ('short', 'long'):
         for lang in ('en', 'zh'):
             paths.append(write_json(osp.join(ann, f'retrieval_{kind}_{lang}_{split}.json'),
@@ -146,6 +152,7 @@ def tokenizer_corpus(records: Dict[str, List[dict]]) -> List[str]:
 
 def generate_world(out_dir: str, seed: int = 0, num_train: int = 750, num_val: int = 250,
                    workers: Optional[int] = None, overwrite: bool = False, *,
+                   profile: str = LEGACY_PROFILE,
                    progress: Optional[Callable[[str], None]] = None) -> Dict:
     """Generate the synthetic bilingual shapes world.
 
@@ -158,10 +165,13 @@ def generate_world(out_dir: str, seed: int = 0, num_train: int = 750, num_val: i
         workers (int, optional): Worker processes; defaults to min(2, cpu count).
         overwrite (bool): Replace the outputs of a previous run in ``out_dir`` (other
             files there are left alone). Defaults to False.
+        profile (str): Difficulty profile, one of :data:`~.profiles.PROFILES`
+            (``'legacy'``: the generator 1.1 world; ``'calibrated'``: the quick start's).
+            Defaults to ``'legacy'``.
         progress (Callable[[str], None], optional): Called with progress messages.
 
     Returns:
-        dict: Summary with ``out_dir``, ``seed``, ``num_images``, ``num_objects``,
+        dict: Summary with ``out_dir``, ``seed``, ``profile``, ``num_images``, ``num_objects``,
         ``num_categories``, ``annotation_files`` (file name -> path), ``tokenizer_dir``,
         ``meta_file``, ``files`` (every written file), ``timings`` and ``elapsed_s``.
     """
@@ -169,6 +179,7 @@ def generate_world(out_dir: str, seed: int = 0, num_train: int = 750, num_val: i
     if not isinstance(out_dir, (str, os.PathLike)) or not str(out_dir):
         raise ValueError(f'out_dir must be a non-empty path, got {out_dir!r}')
     seed = _check_int('seed', seed, 0)
+    world_profile = get_profile(profile)
     counts = {'train': _check_int('num_train', num_train, 0),
               'val': _check_int('num_val', num_val, 0)}
     if counts['train'] + counts['val'] == 0:
@@ -181,7 +192,7 @@ def generate_world(out_dir: str, seed: int = 0, num_train: int = 750, num_val: i
     for split in SPLITS:
         make_output_dirs(out_dir, split)
 
-    tasks = _make_tasks(out_dir, seed, counts)
+    tasks = _make_tasks(out_dir, seed, counts, world_profile)
     results = _run_tasks(tasks, workers, progress)
     records = {s: [r for t, r in zip(tasks, results) if t.split == s and t.kind == DETECTION]
                for s in SPLITS}
@@ -190,14 +201,15 @@ def generate_world(out_dir: str, seed: int = 0, num_train: int = 750, num_val: i
     timings = {'images_s': time.perf_counter() - start}
     lap = time.perf_counter()
 
-    table = category_table(records)
+    table = category_table(records, world_profile)
     categories = coco_categories(table)
     annotation_paths = []
     for split_id, split in enumerate(SPLITS):
         writers.add_trivial_negatives(records[split],
-                                      np.random.default_rng([seed, split_id, _TRIVIAL]))
+                                      np.random.default_rng([seed, split_id, _TRIVIAL]),
+                                      world_profile.category_names)
         annotation_paths += _write_split(out_dir, split, records[split], cls_records[split],
-                                         categories)
+                                         categories, world_profile)
     timings['annotations_s'] = time.perf_counter() - lap
     lap = time.perf_counter()
     if progress:
@@ -212,8 +224,8 @@ def generate_world(out_dir: str, seed: int = 0, num_train: int = 750, num_val: i
     num_objects = {s: sum(len(r['objects']) for r in records[s]) for s in SPLITS}
     image_paths = [osp.join(out_dir, r['file_name']) for t, r in zip(tasks, results)]
     seg_paths = [osp.join(out_dir, r['seg_file_name']) for s in SPLITS for r in records[s]]
-    meta = world_meta(out_dir, seed, GENERATOR_VERSION, num_images, num_objects, table,
-                      annotation_paths + tokenizer_paths, tokenizer.get_vocab_size())
+    meta = world_meta(out_dir, seed, GENERATOR_VERSION, world_profile, num_images, num_objects,
+                      table, annotation_paths + tokenizer_paths, tokenizer.get_vocab_size())
     meta_path = write_json(osp.join(out_dir, 'world_meta.json'), meta, indent=2)
     elapsed = time.perf_counter() - start
     if progress:
@@ -221,6 +233,7 @@ def generate_world(out_dir: str, seed: int = 0, num_train: int = 750, num_val: i
     return {
         'out_dir': out_dir,
         'seed': seed,
+        'profile': world_profile.name,
         'num_images': num_images,
         'num_objects': num_objects,
         'num_categories': len(table),

@@ -15,10 +15,11 @@ from pycocotools import mask as mask_utils
 from .captions import image_captions, object_texts
 from .negatives import LEVELS, attribute_negatives
 from .phrases import short_expression_en, short_expression_zh
+from .profiles import LEGACY_PROFILE, get_profile
 from .relations import choose_referents
 from .render import render_scene, semantic_map
 from .scene import sample_image_size, sample_scene
-from .vocabulary import BACKGROUNDS, CATEGORY_NAMES, TEXTURES
+from .vocabulary import BACKGROUNDS, TEXTURES
 
 JPEG_QUALITY = 90
 DETECTION, CLASSIFICATION = 0, 1  # the 'kind' part of an image's seed
@@ -34,6 +35,7 @@ class ImageTask(NamedTuple):
     index: int
     kind: int  # DETECTION or CLASSIFICATION
     label: int = -1  # category index for classification images
+    profile: str = LEGACY_PROFILE  # world profile name (.profiles)
 
 
 def image_rng(seed: int, split_id: int, kind: int, index: int) -> np.random.Generator:
@@ -85,7 +87,8 @@ def render_detection_image(task: ImageTask) -> Dict:
     """
     rng = image_rng(task.seed, task.split_id, task.kind, task.index)
     width, height = sample_image_size(rng)
-    scene = sample_scene(rng, width, height, *_background(rng))
+    profile = get_profile(task.profile)
+    scene = sample_scene(rng, width, height, *_background(rng), profile=profile)
     image = render_scene(rng, scene)
     referents = choose_referents(scene, rng)
     texts = object_texts(scene, referents)
@@ -93,7 +96,7 @@ def render_detection_image(task: ImageTask) -> Dict:
     file_name = f'images/{task.split}/{stem}.jpg'
     seg_file_name = f'seg_maps/{task.split}/{stem}.png'
     _save_jpeg(image, osp.join(task.out_dir, file_name))
-    Image.fromarray(semantic_map(scene), mode='L').save(osp.join(task.out_dir, seg_file_name))
+    Image.fromarray(semantic_map(scene, profile), mode='L').save(osp.join(task.out_dir, seg_file_name))
     return {
         'index': task.index,
         'file_name': file_name,
@@ -119,9 +122,10 @@ def render_classification_image(task: ImageTask) -> Dict:
     """
     rng = image_rng(task.seed, task.split_id, task.kind, task.index)
     width, height = int(rng.integers(96, 321)), int(rng.integers(96, 321))
+    profile = get_profile(task.profile)
     scene = sample_scene(rng, width, height, *_background(rng), max_objects=1,
-                         shape=CATEGORY_NAMES[task.label],
-                         size='large' if rng.random() < 0.5 else 'medium')
+                         shape=profile.category_names[task.label],
+                         size='large' if rng.random() < 0.5 else 'medium', profile=profile)
     file_name = f'images/cls_{task.split}/{task.index:06d}.jpg'
     _save_jpeg(render_scene(rng, scene), osp.join(task.out_dir, file_name))
     return {'file_name': file_name, 'label': task.label, 'width': width, 'height': height,

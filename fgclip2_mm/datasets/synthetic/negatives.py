@@ -14,7 +14,7 @@ from typing import List, Sequence
 import numpy as np
 
 from .scene import Attributes
-from .vocabulary import CATEGORY_NAMES, COLOUR_NAMES, PATTERN_NAMES, SIZE_NAMES
+from .vocabulary import COLOUR_NAMES, PATTERN_NAMES, SIZE_NAMES
 
 NUM_NEGATIVES = 10
 CHANGEABLE = ('colour', 'pattern', 'size')
@@ -58,7 +58,7 @@ def changed_attributes(positive: Attributes, negative: Attributes) -> List[str]:
 
 
 def trivial_negatives(attrs: Attributes, pool: Sequence[Attributes], rng: np.random.Generator,
-                      num: int = NUM_NEGATIVES) -> List[Attributes]:
+                      shapes: Sequence[str], num: int = NUM_NEGATIVES) -> List[Attributes]:
     """Expressions of other objects (any image of the split) with a different shape.
 
     Falls back to random tuples with a different shape when the pool is too small.
@@ -68,6 +68,7 @@ def trivial_negatives(attrs: Attributes, pool: Sequence[Attributes], rng: np.ran
         pool (Sequence[Attributes]): Distinct attribute tuples seen in the split, in a
             fixed order.
         rng (np.random.Generator): Generator used for the choice.
+        shapes (Sequence[str]): The world's shape names (for the fallback).
         num (int): Number of negatives. Defaults to 10.
 
     Returns:
@@ -84,7 +85,7 @@ def trivial_negatives(attrs: Attributes, pool: Sequence[Attributes], rng: np.ran
             seen.add(other)
     while len(chosen) < num:
         other = Attributes(
-            shape=CATEGORY_NAMES[rng.integers(len(CATEGORY_NAMES))],
+            shape=shapes[rng.integers(len(shapes))],
             colour=COLOUR_NAMES[rng.integers(len(COLOUR_NAMES))],
             pattern=PATTERN_NAMES[rng.integers(len(PATTERN_NAMES))],
             size=SIZE_NAMES[rng.integers(len(SIZE_NAMES))])

@@ -7,8 +7,9 @@ readable on light backgrounds.
 """
 import numpy as np
 
+from .profiles import WorldProfile
 from .scene import Scene, SceneObject
-from .vocabulary import BACKGROUND_BY_NAME, COLOUR_BY_NAME, category_id
+from .vocabulary import BACKGROUND_BY_NAME, COLOUR_BY_NAME
 
 _LIGHT_LUMA = 155.0  # colours brighter than this get dark pattern tints
 _OUTLINE_MIN_SIDE = 14  # px; thinner objects would be all outline
@@ -106,9 +107,10 @@ def render_scene(rng: np.random.Generator, scene: Scene) -> np.ndarray:
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
 
-def semantic_map(scene: Scene) -> np.ndarray:
-    """uint8 label map: 0 = background, k = category id of the visible object."""
+def semantic_map(scene: Scene, profile: WorldProfile) -> np.ndarray:
+    """uint8 label map: 0 = background, k = category id (in ``profile``) of the visible
+    object."""
     lut = np.zeros(len(scene.objects) + 1, dtype=np.uint8)
     for index, obj in enumerate(scene.objects):
-        lut[index + 1] = category_id(obj.attrs.shape)
+        lut[index + 1] = profile.category_id(obj.attrs.shape)
     return lut[scene.owner.astype(np.int64) + 1]

@@ -1,25 +1,23 @@
 """Scene sampling: image size, objects with attributes, non-destructive placement.
 
 Objects are placed one after the other; a later object is drawn on top of earlier ones. A
-candidate placement is accepted only if every earlier object keeps at least
-:data:`MIN_VISIBLE_FRACTION` of its pixels. Some small objects are placed deliberately
-inside a large container shape so that 'inside' relations occur.
+candidate placement is accepted only if every earlier object keeps at least the profile's
+``min_visible_fraction`` of its pixels (:mod:`.profiles`). Some small objects are placed
+deliberately inside a large container shape so that 'inside' relations occur.
 """
 from dataclasses import dataclass, field
 from typing import List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
+from .profiles import LEGACY, WorldProfile
 from .shapes import MIRRORABLE_SHAPES, ROTATABLE_SHAPES, draw_shape_mask
-from .vocabulary import COLOURS, PATTERNS, SHAPE_BY_NAME, SHAPES, SIZE_BY_NAME
+from .vocabulary import COLOURS, PATTERNS
 
-MIN_VISIBLE_FRACTION = 0.6
 MIN_OBJECT_SIDE = 10  # px; smaller shapes are unreadable
-MAX_OBJECTS = 8
 _SIZE_PROBS = (('small', 0.4), ('medium', 0.35), ('large', 0.25))
 _INSIDE_PROB = 0.45  # chance to try nesting a small object when a container exists
 _PLACEMENT_TRIES = 30
-_SHAPE_WEIGHTS = np.array([s.weight for s in SHAPES]) / sum(s.weight for s in SHAPES)
 
 
 class Attributes(NamedTuple):
@@ -85,8 +83,8 @@ def _sample_style(rng: np.random.Generator, size_px: int) -> dict:
     )
 
 
-def _sample_attributes(rng: np.random.Generator, taken: set, size: str,
-                       shape: Optional[str] = None,
+def _sample_attributes(rng: np.random.Generator, profile: WorldProfile, taken: set,
+                       size: str, shape: Optional[str] = None,
                        avoid_colour: Optional[str] = None) -> Optional[Attributes]:
     """Sample attributes whose (shape, colour, pattern, size) tuple is new in the image.
 
@@ -94,7 +92,8 @@ def _sample_attributes(rng: np.random.Generator, taken: set, size: str,
     """
     for _ in range(50):
         attrs = Attributes(
-            shape=shape or SHAPES[rng.choice(len(SHAPES), p=_SHAPE_WEIGHTS)].name,
+            shape=shape or profile.shapes[rng.choice(len(profile.shapes),
+                                                     p=profile.shape_weights)].name,
             colour=COLOURS[rng.integers(len(COLOURS))].name,
             pattern=PATTERNS[rng.integers(len(PATTERNS))].name,
             size=size)
@@ -103,13 +102,13 @@ def _sample_attributes(rng: np.random.Generator, taken: set, size: str,
     return None
 
 
-def _box_size(rng: np.random.Generator, attrs: Attributes, short_side: int,
-              vertical: bool) -> Tuple[int, int]:
+def _box_size(rng: np.random.Generator, profile: WorldProfile, attrs: Attributes,
+              short_side: int, vertical: bool) -> Tuple[int, int]:
     """Pixel width/height of an object's drawn box from its size class and shape aspect."""
-    spec = SIZE_BY_NAME[attrs.size]
+    spec = profile.size(attrs.size)
     long_px = max(MIN_OBJECT_SIDE, int(round(short_side * rng.uniform(spec.min_frac,
                                                                       spec.max_frac))))
-    aspect = SHAPE_BY_NAME[attrs.shape].aspect
+    aspect = profile.shape(attrs.shape).aspect
     if aspect >= 1:
         w, h = long_px, max(MIN_OBJECT_SIDE, int(round(long_px / aspect)))
     else:
@@ -118,14 +117,14 @@ def _box_size(rng: np.random.Generator, attrs: Attributes, short_side: int,
 
 
 def _occlusion_ok(owner: np.ndarray, full_areas: List[int], visible: np.ndarray, x: int,
-                  y: int, mask: np.ndarray) -> bool:
+                  y: int, mask: np.ndarray, min_visible: float) -> bool:
     """True if drawing ``mask`` at (x, y) keeps every earlier object visible enough."""
     if not full_areas:
         return True
     window = owner[y:y + mask.shape[0], x:x + mask.shape[1]]
     covered = np.bincount(window[mask] + 1, minlength=len(full_areas) + 1)[1:]
     remaining = visible - covered
-    return bool(np.all(remaining >= MIN_VISIBLE_FRACTION * np.asarray(full_areas)))
+    return bool(np.all(remaining >= min_visible * np.asarray(full_areas)))
 
 
 def _contained(container: SceneObject, x: int, y: int, mask: np.ndarray) -> bool:
@@ -155,30 +154,31 @@ def _candidate_positions(rng, obj_w, obj_h, width, height, container: Optional[S
                    int(rng.integers(0, height - obj_h + 1)))
 
 
-def _pick_container(rng, objects: List[SceneObject]) -> Optional[int]:
+def _pick_container(rng, profile: WorldProfile, objects: List[SceneObject]) -> Optional[int]:
     """Index of a large container-capable object without a nested child, or None."""
     used = {o.container for o in objects}
     options = [i for i, o in enumerate(objects)
                if o.attrs.size == 'large' and i not in used
-               and SHAPE_BY_NAME[o.attrs.shape].inner_fraction > 0
-               and min(o.w, o.h) * SHAPE_BY_NAME[o.attrs.shape].inner_fraction
+               and profile.shape(o.attrs.shape).inner_fraction > 0
+               and min(o.w, o.h) * profile.shape(o.attrs.shape).inner_fraction
                >= MIN_OBJECT_SIDE + 2]
     if not options or rng.random() >= _INSIDE_PROB:
         return None
     return options[int(rng.integers(len(options)))]
 
 
-def _try_place(rng, scene_size, attrs, owner, full_areas, visible, objects,
-               container_idx: Optional[int]) -> Optional[SceneObject]:
+def _try_place(rng, profile: WorldProfile, scene_size, attrs, owner, full_areas, visible,
+               objects, container_idx: Optional[int]) -> Optional[SceneObject]:
     """Find a valid placement for one object, or return None."""
     width, height = scene_size
     short_side = min(width, height)
     vertical = attrs.shape in ROTATABLE_SHAPES and rng.random() < 0.35
     mirrored = attrs.shape in MIRRORABLE_SHAPES and rng.random() < 0.5
-    w, h = _box_size(rng, attrs, short_side, vertical)
+    w, h = _box_size(rng, profile, attrs, short_side, vertical)
     container = objects[container_idx] if container_idx is not None else None
     if container is not None:  # shrink to fit the container's core if needed
-        core = min(container.w, container.h) * SHAPE_BY_NAME[container.attrs.shape].inner_fraction
+        inner = profile.shape(container.attrs.shape).inner_fraction
+        core = min(container.w, container.h) * inner
         scale = min(1.0, core / max(w, h))
         w, h = max(MIN_OBJECT_SIDE, int(w * scale)), max(MIN_OBJECT_SIDE, int(h * scale))
     if w > width or h > height:
@@ -187,7 +187,8 @@ def _try_place(rng, scene_size, attrs, owner, full_areas, visible, objects,
     for x, y in _candidate_positions(rng, w, h, width, height, container):
         if container is not None and not _contained(container, x, y, mask):
             continue
-        if _occlusion_ok(owner, full_areas, visible, x, y, mask):
+        if _occlusion_ok(owner, full_areas, visible, x, y, mask,
+                         profile.min_visible_fraction):
             return SceneObject(attrs, x, y, w, h, mask, mirrored,
                                container_idx if container is not None else -1,
                                _sample_style(rng, max(w, h)))
@@ -201,7 +202,8 @@ def _sample_size_name(rng) -> str:
 
 def sample_scene(rng: np.random.Generator, width: int, height: int, background: str,
                  texture: str, max_objects: Optional[int] = None,
-                 shape: Optional[str] = None, size: Optional[str] = None) -> Scene:
+                 shape: Optional[str] = None, size: Optional[str] = None,
+                 profile: WorldProfile = LEGACY) -> Scene:
     """Sample and place the objects of one image.
 
     Args:
@@ -211,16 +213,19 @@ def sample_scene(rng: np.random.Generator, width: int, height: int, background: 
         background (str): Background name (kept on the scene for captions).
         texture (str): Background texture name.
         max_objects (int, optional): Upper bound on the object count; by default 1 for
-            tiny images (both sides under 72 px) and :data:`MAX_OBJECTS` otherwise.
+            tiny images (both sides under 72 px) and the profile's ``max_objects``
+            otherwise.
         shape (str, optional): Force the shape of the first object (classification
             images). Defaults to None.
         size (str, optional): Force the size class of the first object. Defaults to None.
+        profile (WorldProfile): Shapes, sizes and placement rules
+            (:mod:`.profiles`). Defaults to the legacy world's.
 
     Returns:
-        Scene: At least one object, all at least 60 % visible.
+        Scene: At least one object, each at least ``profile.min_visible_fraction`` visible.
     """
     if max_objects is None:
-        max_objects = 1 if max(width, height) < 72 else MAX_OBJECTS
+        max_objects = 1 if max(width, height) < 72 else profile.max_objects
     wanted = int(rng.integers(1, max_objects + 1))
     owner = np.full((height, width), -1, dtype=np.int16)
     objects: List[SceneObject] = []
@@ -228,7 +233,7 @@ def sample_scene(rng: np.random.Generator, width: int, height: int, background: 
     visible = np.zeros(0, dtype=np.int64)
     taken: set = set()
     for i in range(wanted):
-        container_idx = _pick_container(rng, objects) if objects else None
+        container_idx = _pick_container(rng, profile, objects) if objects else None
         if container_idx is not None:
             size_name = 'small'
         elif i == 0 and size is not None:
@@ -236,15 +241,16 @@ def sample_scene(rng: np.random.Generator, width: int, height: int, background: 
         else:
             size_name = _sample_size_name(rng)
         avoid = objects[container_idx].attrs.colour if container_idx is not None else None
-        attrs = _sample_attributes(rng, taken, size_name, shape if i == 0 else None, avoid)
+        attrs = _sample_attributes(rng, profile, taken, size_name, shape if i == 0 else None,
+                                   avoid)
         if attrs is None:
             continue
-        obj = _try_place(rng, (width, height), attrs, owner, full_areas, visible, objects,
-                         container_idx)
+        obj = _try_place(rng, profile, (width, height), attrs, owner, full_areas, visible,
+                         objects, container_idx)
         if obj is None and size_name != 'small' and attrs._replace(size='small') not in taken:
             attrs = attrs._replace(size='small')
-            obj = _try_place(rng, (width, height), attrs, owner, full_areas, visible,
-                             objects, None)
+            obj = _try_place(rng, profile, (width, height), attrs, owner, full_areas,
+                             visible, objects, None)
         if obj is None:
             continue
         window = owner[obj.y:obj.y + obj.h, obj.x:obj.x + obj.w]
@@ -254,8 +260,8 @@ def sample_scene(rng: np.random.Generator, width: int, height: int, background: 
         full_areas.append(int(obj.mask.sum()))
         visible = np.bincount(owner.ravel() + 1, minlength=len(objects) + 1)[1:]
     if not objects:  # a single medium object always fits an empty image
-        attrs = _sample_attributes(rng, taken, 'medium', shape)
-        obj = _try_place(rng, (width, height), attrs, owner, [], visible, [], None)
+        attrs = _sample_attributes(rng, profile, taken, 'medium', shape)
+        obj = _try_place(rng, profile, (width, height), attrs, owner, [], visible, [], None)
         owner[obj.y:obj.y + obj.h, obj.x:obj.x + obj.w][obj.mask] = 0
         objects.append(obj)
     return Scene(width, height, background, texture, objects, owner)

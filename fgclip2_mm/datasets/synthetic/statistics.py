@@ -8,7 +8,7 @@ below sit between the expected shares of the three sampling-weight groups in
 """
 from typing import Dict, List, Sequence
 
-from .vocabulary import SHAPES, category_id
+from .profiles import WorldProfile
 
 RARE_MAX_IMAGE_SHARE = 0.145  # a category in fewer than 14.5 % of train images is 'r'
 COMMON_MAX_IMAGE_SHARE = 0.26  # ... fewer than 26 % is 'c', otherwise 'f'
@@ -33,18 +33,19 @@ def frequency_tag(image_count: int, num_images: int, fallback: str) -> str:
     return 'c' if share < COMMON_MAX_IMAGE_SHARE else 'f'
 
 
-def category_table(records: Dict[str, Sequence[dict]]) -> List[dict]:
+def category_table(records: Dict[str, Sequence[dict]], profile: WorldProfile) -> List[dict]:
     """Category list with ids, names, split, per-split counts and frequency tag.
 
     Args:
         records (dict[str, Sequence[dict]]): Detection image records per split.
+        profile (WorldProfile): The world's profile (its shapes are the categories).
 
     Returns:
         list[dict]: One entry per category in id order.
     """
     table = []
-    for shape in SHAPES:
-        entry = {'id': category_id(shape.name), 'name': shape.name, 'name_zh': shape.name_zh,
+    for shape in profile.shapes:
+        entry = {'id': profile.category_id(shape.name), 'name': shape.name, 'name_zh': shape.name_zh,
                  'split': shape.split}
         for split in ('train', 'val'):
             shapes_per_image = [[o['attributes']['shape'] for o in r['objects']]

@@ -1,15 +1,20 @@
 """Vocabulary of the synthetic world: shapes (the categories), colours, patterns, sizes.
 
-Every word has an English and a Chinese form. The shapes double as detection and
+Every word has an English and a Chinese form. :data:`SHAPES` is the catalogue of every
+shape; in the ``legacy`` profile (:mod:`.profiles`) all 16 are the detection and
 segmentation categories (ids 1..16 in :data:`SHAPES` order) with an open-vocabulary
 base/novel split in the spirit of OV-COCO's 48/17: the four novel shapes are also sampled
-less often, so that they come out as LVIS-style 'r' (rare) categories.
+less often, so that they come out as LVIS-style 'r' (rare) categories. The module-level
+class lists (:data:`CATEGORY_NAMES`, :data:`DETECTION_METAINFO`, ...) describe that legacy
+world; a generated world's own classes are in its ``world_meta.json`` (:mod:`.world_info`).
 
 Background colour names deliberately avoid every object colour word in both languages,
 so that a colour word in a caption always refers to an object.
 """
 from dataclasses import dataclass
 from typing import Dict, Tuple
+
+from .world_info import palette
 
 
 @dataclass(frozen=True)
@@ -177,9 +182,7 @@ SIZE_BY_NAME: Dict[str, SizeSpec] = {s.name: s for s in SIZES}
 BACKGROUND_BY_NAME: Dict[str, BackgroundSpec] = {b.name: b for b in BACKGROUNDS}
 TEXTURE_BY_NAME: Dict[str, TextureSpec] = {t.name: t for t in TEXTURES}
 
-# Seg-map palette: background first, then one colour per category (mmseg convention).
-_PALETTE = [(0, 0, 0)] + [((37 * i) % 256, (97 * i) % 256, (173 * i) % 256)
-                          for i in range(1, len(SHAPES) + 1)]
+_PALETTE = palette(len(SHAPES))  # background first (mmseg convention)
 
 DETECTION_METAINFO = dict(
     classes=CATEGORY_NAMES,

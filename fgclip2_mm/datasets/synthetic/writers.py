@@ -14,7 +14,6 @@ import numpy as np
 from .negatives import LEVELS, NUM_NEGATIVES, trivial_negatives
 from .phrases import short_expression_en, short_expression_zh
 from .scene import Attributes
-from .vocabulary import CATEGORY_NAMES
 
 BOX_DECIMALS = 6  # normalised coordinates
 FGOVD_LEVELS = tuple(LEVELS) + ('trivial', )
@@ -34,26 +33,28 @@ def _normalised_box(bbox: Sequence[float], width: int, height: int) -> List[floa
 SHAPE_SWAP_NEGATIVES = 3
 
 
-def _training_negatives(obj: dict, file_name: str, index: int, lang: str) -> List[str]:
+def _training_negatives(obj: dict, file_name: str, index: int, lang: str,
+                        shapes: Sequence[str]) -> List[str]:
     """The 10 negatives of a FineHARD training box (see :data:`SHAPE_SWAP_NEGATIVES`);
     identical choices in both languages (the generator is seeded by image and box)."""
     attrs = Attributes(**obj['attributes'])
     keep = NUM_NEGATIVES - SHAPE_SWAP_NEGATIVES
     rng = np.random.default_rng([zlib.crc32(file_name.encode('utf-8')), index])
-    others = [name for name in CATEGORY_NAMES if name != attrs.shape]
+    others = [name for name in shapes if name != attrs.shape]
     swaps = [attrs._replace(shape=others[i])
              for i in rng.permutation(len(others))[:SHAPE_SWAP_NEGATIVES]]
     write = short_expression_en if lang == 'en' else short_expression_zh
     return list(obj['negatives']['hard'][lang][:keep]) + [write(n) for n in swaps]
 
 
-def finehard_records(records: Sequence[dict], lang: str) -> List[dict]:
+def finehard_records(records: Sequence[dict], lang: str, shapes: Sequence[str]) -> List[dict]:
     """FineHARD records: long/short caption and per-box expressions with 10 negatives
     (7 change colour, pattern or size; 3 change the shape, see :data:`SHAPE_SWAP_NEGATIVES`).
 
     Args:
         records (Sequence[dict]): Detection image records of one split.
         lang (str): 'en' or 'zh'; Chinese records also carry ``is_cn: true``.
+        shapes (Sequence[str]): The world's shape names (shape-swap negatives).
 
     Returns:
         list[dict]: One record per image.
@@ -62,7 +63,7 @@ def finehard_records(records: Sequence[dict], lang: str) -> List[dict]:
     for record in records:
         boxes = []
         for index, obj in enumerate(record['objects']):
-            negatives = _training_negatives(obj, record['file_name'], index, lang)
+            negatives = _training_negatives(obj, record['file_name'], index, lang, shapes)
             boxes.append({
                 'bbox': _normalised_box(obj['bbox'], record['width'], record['height']),
                 'short_expr': obj['texts'][lang]['short'],
@@ -108,7 +109,8 @@ def retrieval_list(records: Sequence[dict], lang: str, kind: str) -> List[dict]:
     return out
 
 
-def add_trivial_negatives(records: Sequence[dict], rng: np.random.Generator) -> None:
+def add_trivial_negatives(records: Sequence[dict], rng: np.random.Generator,
+                          shapes: Sequence[str]) -> None:
     """Attach FG-OVD 'trivial' negatives (other objects' expressions, other shapes).
 
     The pool is every distinct attribute tuple of the split in first-seen order, so the
@@ -117,6 +119,7 @@ def add_trivial_negatives(records: Sequence[dict], rng: np.random.Generator) -> 
     Args:
         records (Sequence[dict]): Detection image records of one split (modified in place).
         rng (np.random.Generator): Generator dedicated to this split's trivial negatives.
+        shapes (Sequence[str]): The world's shape names.
     """
     pool, seen = [], set()
     for record in records:
@@ -127,7 +130,7 @@ def add_trivial_negatives(records: Sequence[dict], rng: np.random.Generator) -> 
                 pool.append(attrs)
     for record in records:
         for obj in record['objects']:
-            negatives = trivial_negatives(Attributes(**obj['attributes']), pool, rng)
+            negatives = trivial_negatives(Attributes(**obj['attributes']), pool, rng, shapes)
             obj['negatives']['trivial'] = {
                 'attributes': [n._asdict() for n in negatives],
                 'en': [short_expression_en(n) for n in negatives],

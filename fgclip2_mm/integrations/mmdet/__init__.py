@@ -12,6 +12,8 @@ and name the classes ``fgclip2_mm.<Class>``. Registered (in :mod:`fgclip2_mm.reg
   class-agnostic regression, region-score ensemble (alpha base / beta novel);
 - ``FGCLIP2VocabularyHook`` (HOOKS): vocabulary from the dataset metainfo;
 - ``FGCLIP2LVISMetric`` (METRICS): mmdet's LVIS metric working under numpy 2;
+- ``FGCLIP2SyntheticDetDataset`` (DATASETS): ``CocoDataset`` taking the synthetic world's
+  classes, Chinese names and base / novel split from its annotation file;
 - ``FGCLIP2DetLocalVisualizer`` (VISUALIZERS): Chinese labels;
 - ``FGCLIP2NaFlexResize`` (TRANSFORMS): resize to the NaFlex size of a patch budget.
 
@@ -38,6 +40,7 @@ from .hooks import FGCLIP2VocabularyHook, vocabulary_from_metainfo  # noqa: E402
 from .inferencer import FGCLIP2OVDetInferencer  # noqa: E402
 from .lvis_metric import FGCLIP2LVISEval, FGCLIP2LVISMetric  # noqa: E402
 from .roi_head import FGCLIP2OVRoIHead  # noqa: E402
+from .synthetic_dataset import FGCLIP2SyntheticDetDataset, coco_file_metainfo  # noqa: E402
 from .text_embeddings import FGCLIP2TextEmbedder, load_templates  # noqa: E402
 from .transforms import FGCLIP2NaFlexResize  # noqa: E402
 from .utils import parse_vocabulary  # noqa: E402
@@ -47,5 +50,6 @@ __all__ = [
     'FGCLIP2DetBackbone', 'FGCLIP2OVBBoxHead', 'FGCLIP2TextClassifier', 'FGCLIP2OVDetector',
     'FGCLIP2VocabularyHook', 'vocabulary_from_metainfo', 'FGCLIP2OVDetInferencer',
     'FGCLIP2LVISEval', 'FGCLIP2LVISMetric', 'FGCLIP2OVRoIHead', 'FGCLIP2TextEmbedder',
-    'load_templates', 'parse_vocabulary', 'FGCLIP2DetLocalVisualizer', 'FGCLIP2NaFlexResize'
+    'load_templates', 'parse_vocabulary', 'FGCLIP2DetLocalVisualizer', 'FGCLIP2NaFlexResize',
+    'FGCLIP2SyntheticDetDataset', 'coco_file_metainfo'
 ]

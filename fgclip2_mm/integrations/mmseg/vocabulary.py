@@ -8,6 +8,8 @@ Chinese comma ``，`` and the enumeration comma ``、`` also separate). Sources:
 - a text file in that format (blank lines and lines starting with ``#`` are skipped);
 - ``dict(dataset='fgclip2_mm.PascalVOC21Dataset')``: the registered dataset's ``METAINFO``
   (``classes`` / ``classes_zh`` and, when present, ``synonyms`` / ``synonyms_zh``);
+- ``dict(world='data/synthetic')``: a synthetic world's classes from its ``world_meta.json``
+  (background first, English and Chinese), whatever the world's profile;
 - ``dict(en=<list | file>, zh=<list | file>)``: aligned English and Chinese names.
 
 Names given without a language (a list or a file) are *auto*: each synonym is prompted
@@ -219,10 +221,17 @@ def resolve_vocabulary(spec) -> ClassVocabulary:
     if isinstance(spec, ClassVocabulary):
         return spec
     if isinstance(spec, dict):
-        unknown = sorted(set(spec) - {'dataset', 'en', 'zh'})
-        if unknown or not spec or ('dataset' in spec and len(spec) > 1):
-            raise ValueError('a vocabulary dict is dict(dataset=<type>) or dict(en=..., '
-                             f'zh=...), got keys {sorted(spec)}')
+        unknown = sorted(set(spec) - {'dataset', 'world', 'en', 'zh'})
+        single = [k for k in ('dataset', 'world') if k in spec]
+        if unknown or not spec or (single and len(spec) > 1):
+            raise ValueError('a vocabulary dict is dict(dataset=<type>), dict(world=<synthetic '
+                             f'world root>) or dict(en=..., zh=...), got keys {sorted(spec)}')
+        if 'world' in spec:
+            from fgclip2_mm.datasets.synthetic.world_info import (read_world_meta,
+                                                                  segmentation_metainfo)
+            meta = segmentation_metainfo(read_world_meta(spec['world']))
+            return ClassVocabulary(en=_names(list(meta['classes']), 'world classes'),
+                                   zh=_names(list(meta['classes_zh']), 'world classes_zh'))
         if 'dataset' in spec:
             meta = _dataset_metainfo(spec['dataset'])
             if 'classes' not in meta:

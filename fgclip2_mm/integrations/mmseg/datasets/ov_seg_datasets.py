@@ -29,7 +29,8 @@ import numpy as np
 from mmseg.datasets import (BaseSegDataset, COCOStuffDataset, PascalContextDataset,
                             PascalContextDataset59, PascalVOCDataset)
 
-from fgclip2_mm.datasets.synthetic import SEGMENTATION_METAINFO
+from fgclip2_mm.datasets.synthetic import (SEGMENTATION_METAINFO, read_world_meta,
+                                           segmentation_metainfo)
 from fgclip2_mm.registry import DATASETS
 from ..vocabulary import builtin_class_file, display_names, read_class_file
 
@@ -182,8 +183,11 @@ class COCOStuff171Dataset(COCOStuffDataset):
 
 @DATASETS.register_module()
 class FGCLIP2SyntheticSegDataset(BaseSegDataset):
-    """Seg maps of the synthetic world (``fgclip2_mm.datasets.synthetic``): 16 shapes and a
-    background (label 0), ``images/<split>/*.jpg`` with ``seg_maps/<split>/*.png``."""
+    """Seg maps of the synthetic world (``fgclip2_mm.datasets.synthetic``): its shapes and a
+    background (label 0), ``images/<split>/*.jpg`` with ``seg_maps/<split>/*.png``.
+
+    The classes come from ``<data_root>/world_meta.json`` (any profile) unless ``metainfo``
+    is given; ``METAINFO`` is the legacy 16-shape world's."""
     METAINFO = dict(
         classes=tuple(SEGMENTATION_METAINFO['classes']),
         classes_zh=tuple(SEGMENTATION_METAINFO['classes_zh']),
@@ -192,6 +196,9 @@ class FGCLIP2SyntheticSegDataset(BaseSegDataset):
         novel_classes=tuple(SEGMENTATION_METAINFO['novel_classes']))
 
     def __init__(self, img_suffix='.jpg', seg_map_suffix='.png', reduce_zero_label=False,
-                 **kwargs) -> None:
+                 metainfo=None, data_root='', **kwargs) -> None:
+        if metainfo is None:
+            metainfo = segmentation_metainfo(read_world_meta(data_root))
         super().__init__(img_suffix=img_suffix, seg_map_suffix=seg_map_suffix,
-                         reduce_zero_label=reduce_zero_label, **kwargs)
+                         reduce_zero_label=reduce_zero_label, metainfo=metainfo,
+                         data_root=data_root, **kwargs)

@@ -9,12 +9,14 @@ max_iters = 1000
 model = dict(
     clip='work_dirs/quickstart/pretrain/model',
     tokenizer='data/synthetic/tokenizer',
-    vocabulary=dict(dataset='fgclip2_mm.FGCLIP2SyntheticSegDataset'),
+    vocabulary=dict(world='data/synthetic'),  # the world's classes (world_meta.json)
     templates=dict(en='synthetic_en', zh='synthetic_zh'),
     finetune='none',
     patch_budget=256,
     data_preprocessor=dict(size=(256, 256)),
-    decode_head=dict(
+    decode_head=dict(  # the light head and its softmax cross-entropy, not CAT-Seg's
+        _delete_=True,
+        type='fgclip2_mm.FGCLIP2CostAggregationHead',
         embed_dims=16,
         guidance_dims=8,
         text_guidance_dims=8,
@@ -22,7 +24,7 @@ model = dict(
         decoder_dims=(8, ),
         decoder_guidance_dims=(8, )),
     test_cfg=dict(_delete_=True, mode='whole'))
-optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=1e-4))
+optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=1e-4), clip_grad=dict(max_norm=1.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
     dict(type='CosineAnnealingLR', by_epoch=False, begin=50, end=max_iters, eta_min=0)

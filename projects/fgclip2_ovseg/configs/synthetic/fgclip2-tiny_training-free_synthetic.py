@@ -7,7 +7,7 @@ _base_ = [
 model = dict(
     clip='work_dirs/quickstart/pretrain/model',
     tokenizer='data/synthetic/tokenizer',
-    vocabulary=dict(dataset='fgclip2_mm.FGCLIP2SyntheticSegDataset'),
+    vocabulary=dict(world='data/synthetic'),  # the world's classes (world_meta.json)
     templates=dict(en='synthetic_en', zh='synthetic_zh'),
     patch_budget=256,  # the pretraining's budget
     test_cfg=dict(mode='whole'))

@@ -1,18 +1,12 @@
-# The synthetic shapes world as an OV-COCO twin: 16 shape classes, 12 base / 4 novel; train
-# on the base boxes only (instances_train_base.json), test on all 16 with OVCocoMetric.
+# The synthetic shapes world as an OV-COCO twin: train on the base boxes only
+# (instances_train_base.json), test on every class with OVCocoMetric. The classes, their
+# Chinese names and the base / novel split come from the world's annotation files
+# (fgclip2_mm.FGCLIP2SyntheticDetDataset), so the config fits a world of any profile
+# (calibrated: 6 base / 2 novel shapes; legacy: 12 / 4).
 _base_ = 'mmdet::_base_/datasets/coco_detection.py'
 
 data_root = 'data/synthetic/'
-classes = ('circle', 'square', 'triangle', 'star', 'heart', 'hexagon', 'pentagon', 'diamond',
-           'cross', 'crescent', 'ring', 'arrow', 'ellipse', 'rectangle', 'trapezoid',
-           'octagon')
-classes_zh = ('圆形', '正方形', '三角形', '五角星', '爱心', '六边形', '五边形', '菱形', '十字形',
-              '月牙形', '圆环', '箭头', '椭圆形', '长方形', '梯形', '八边形')
-base_classes = ('circle', 'square', 'triangle', 'star', 'hexagon', 'pentagon', 'diamond',
-                'cross', 'ring', 'arrow', 'ellipse', 'rectangle')
-novel_classes = ('heart', 'crescent', 'trapezoid', 'octagon')
-metainfo = dict(classes=classes, classes_zh=classes_zh, base_classes=base_classes,
-                novel_classes=novel_classes)
+dataset_type = 'fgclip2_mm.FGCLIP2SyntheticDetDataset'
 
 # Images are resized like the encoder's pretraining input (NaFlex, 256 patches of 16 px:
 # 256 x 256 for a square image), so objects appear at the scale it learned.
@@ -36,8 +30,8 @@ train_dataloader = dict(
     num_workers=1,
     persistent_workers=False,
     dataset=dict(
+        type=dataset_type,
         data_root=data_root,
-        metainfo=metainfo,
         ann_file='annotations/instances_train_base.json',
         data_prefix=dict(img=''),
         filter_cfg=dict(filter_empty_gt=True, min_size=4),
@@ -47,8 +41,8 @@ val_dataloader = dict(
     num_workers=1,
     persistent_workers=False,
     dataset=dict(
+        type=dataset_type,
         data_root=data_root,
-        metainfo=metainfo,
         ann_file='annotations/instances_val.json',
         data_prefix=dict(img=''),
         pipeline=test_pipeline))
