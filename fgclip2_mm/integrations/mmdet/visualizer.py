@@ -7,7 +7,6 @@ and draws every label with it. Without one, a Chinese name is replaced by its En
 when the dataset metainfo pairs them (``classes_en`` aligned with ``classes``, or
 ``classes`` / ``classes_zh``), else by ``'class <index>'`` (the log says so once).
 """
-import os.path as osp
 from typing import List, Optional
 
 import numpy as np
@@ -15,36 +14,10 @@ from mmdet.visualization import DetLocalVisualizer
 from mmengine.logging import MMLogger
 
 from fgclip2_mm.registry import VISUALIZERS
+from fgclip2_mm.visualization.fonts import find_cjk_font
 from .utils import contains_cjk
 
-_PROBE = '\u5706\u5f62'  # '圆形'
-
-
-def find_cjk_font(font_path: Optional[str] = None) -> Optional[str]:
-    """Path of a font with Chinese glyphs: ``font_path`` if given (checked), else the first
-    system font that has them, else None."""
-    from matplotlib import font_manager
-    from matplotlib.ft2font import FT2Font
-
-    def draws_cjk(path: str) -> bool:
-        try:
-            font = FT2Font(path)
-        except (OSError, RuntimeError, ValueError):
-            return False
-        return all(font.get_char_index(ord(ch)) for ch in _PROBE)
-
-    if font_path is not None:
-        if not osp.isfile(font_path) or not draws_cjk(font_path):
-            raise ValueError(f'font_path={font_path!r} is not a font file with Chinese glyphs')
-        return font_path
-    hints = ('cjk', 'han', 'wqy', 'wenquanyi', 'droidsansfallback', 'uming', 'ukai', 'simhei',
-             'simsun', 'msyh', 'pingfang', 'heiti', 'notosanssc', 'notoserifsc')
-    fonts = sorted(font_manager.findSystemFonts(), key=lambda p: not any(
-        h in osp.basename(p).lower().replace('-', '').replace('_', '') for h in hints))
-    for path in fonts:
-        if draws_cjk(path):
-            return path
-    return None
+__all__ = ['FGCLIP2DetLocalVisualizer', 'find_cjk_font']
 
 
 @VISUALIZERS.register_module()
