@@ -4,6 +4,8 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
+
 from fgclip2_mm.quickstart import SECTIONS, QuickstartConfig, run_quickstart
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -24,6 +26,13 @@ def test_quickstart_writes_summary_and_pictures(tmp_path):
         assert osp.getsize(path) > 1000
     html = open(world['pictures']['gallery'], encoding='utf-8').read()
     assert any('\u4e00' <= ch <= '\u9fff' for ch in html), 'gallery shows no Chinese text'
+    assert on_disk['profile'] == world['profile'] == 'calibrated'
+    assert world['classes'][-2:] == world['novel_classes'] == ['heart', 'crescent']
+    report = (tmp_path / 'qs' / 'report.html').read_text(encoding='utf-8')
+    assert 'calibrated world' in report and 'data:image/png;base64,' in report
+    assert '圆形' in report and 'class="novel"' in report
+    for name in SECTIONS:  # sections that did not run say so
+        assert f'{name}: not_run' in report or f'{name}: not_built' in report
 
     again = run_quickstart(config)
     assert again['world']['reused']
@@ -54,8 +63,37 @@ def test_unselected_sections_keep_the_previous_finished_ones(tmp_path):
     assert run_quickstart(other)['pretrain']['status'] == 'not_run'
 
 
+def test_report_shows_numbers_next_to_their_controls(tmp_path):
+    from fgclip2_mm.visualization import write_report
+    summary = {
+        'profile': 'calibrated', 'total_seconds': 1.0,
+        'world': {'status': 'ok', 'profile': 'calibrated', 'classes': ['circle', 'heart'],
+                  'classes_zh': ['圆形', '爱心'], 'novel_classes': ['heart']},
+        'pretrain': {'status': 'ok', 'box_cls_top1_en': 0.25, 'box_cls_top1_zh': 0.2,
+                     'hard_neg_acc_en': 0.45, 'hard_neg_acc_zh': 0.44,
+                     'controls': {'random_weights': {'box_cls_top1_en': 0.013},
+                                  'chance': {'box_cls_top1': 0.011, 'hard_neg_acc': 0.091},
+                                  'majority_class': {'box_cls_top1': 0.019}}},
+        'ov_det': {'status': 'ok', 'novel_ap50_en': 0.004, 'novel_ap50_random_text': 0.001,
+                   'encoder': {'source': 'pretrain', 'note': 'the CPU encoder'}},
+        'ov_seg': {'status': 'skipped', 'reason': 'no mmseg'}}
+    (tmp_path / 'summary.json').write_text(json.dumps(summary), encoding='utf-8')
+    (tmp_path / 'shape_learnability.json').write_text(json.dumps([
+        {'arm': 'region_vit', 'step': 400, 'shape': 0.44, 'joint': 0.42, 'profile': 'calibrated',
+         'majority_shape_top1': 0.215}]), encoding='utf-8')
+    report = open(write_report(str(tmp_path)), encoding='utf-8').read()
+    for value in ('0.250', '0.013', '0.011', '0.019', '0.420', '0.440', '0.215', '0.004',
+                  '0.001'):
+        assert value in report, value
+    assert 'ov_seg: skipped no mmseg' in report and 'eval: missing' in report
+    assert 'Encoder: <b>pretrain</b>' in report
+    with pytest.raises(ValueError, match='summary.json not found'):
+        write_report(str(tmp_path / 'none'))
+
+
 def test_quickstart_cli_rejects_bad_arguments_in_one_line():
-    for args in (['--num-train', '-3'], ['--sections', 'pretrain,bogus'], ['--seed', 'x']):
+    for args in (['--num-train', '-3'], ['--sections', 'pretrain,bogus'], ['--seed', 'x'],
+                 ['--profile', 'hard']):
         proc = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'quickstart.py'), *args],
                               capture_output=True, text=True, cwd=ROOT)
         assert proc.returncode == 2, args
