@@ -14,13 +14,19 @@ import ``fgclip2_mm`` before ``Config.fromfile``, as ``tools/train.py`` does). O
 without CUDA, mmengine's ``--launcher pytorch`` initialises a gloo process group instead of
 calling ``torch.cuda.set_device`` (see :mod:`fgclip2_mm.engine.dist_compat`).
 """
-from .engine.checkpoint import register_checkpoint_support
-from .engine.dist_compat import register_cpu_dist_support
-from .utils.package_compat import register_package_lookup_support
+import importlib.util
+
 from .version import __version__
 
-register_checkpoint_support()
-register_package_lookup_support()
-register_cpu_dist_support()
+# The ONNX runtime (fgclip2_mm.deployment) runs where torch and mmengine are not installed;
+# everything else needs them.
+if all(importlib.util.find_spec(name) is not None for name in ('torch', 'mmengine')):
+    from .engine.checkpoint import register_checkpoint_support
+    from .engine.dist_compat import register_cpu_dist_support
+    from .utils.package_compat import register_package_lookup_support
+
+    register_checkpoint_support()
+    register_package_lookup_support()
+    register_cpu_dist_support()
 
 __all__ = ['__version__']

@@ -76,7 +76,8 @@ def roi_align_1x1(features: torch.Tensor,
                   boxes: torch.Tensor,
                   spatial_scale: float = 1.0,
                   sampling_ratio: int = -1,
-                  aligned: bool = True) -> torch.Tensor:
+                  aligned: bool = True,
+                  max_extent: Optional[int] = None) -> torch.Tensor:
     """RoIAlign with a 1x1 output on NaFlex token grids, all boxes of all images at once.
 
     Args:
@@ -91,6 +92,9 @@ def roi_align_1x1(features: torch.Tensor,
             means adaptive ``ceil(box size in cells)``. Defaults to -1.
         aligned (bool): Shift by -0.5 cell so that cell i spans [i, i + 1). Defaults to
             True.
+        max_extent (int, optional): An upper bound of every h and w known to the caller
+            (e.g. N when exporting a graph); default: read from ``spatial_shapes`` on the
+            CPU, else N.
 
     Returns:
         Tensor: (B, K, D) region features, in fp32 (or fp64 for fp64 features); the pooling
@@ -116,8 +120,10 @@ def roi_align_1x1(features: torch.Tensor,
             size = size.clamp(min=1.0)
         # Both axes at once: index 0 is x (extent w), index 1 is y (extent h).
         extent = shapes.flip(-1).to(dtype)[:, None, :]  # (B, 1, 2)
-        weights, grid = _axis_weights(start, size, extent, num_tokens,
-                                      max(_max_extents(shapes, num_tokens)), sampling_ratio)
+        if max_extent is None:
+            max_extent = max(_max_extents(shapes, num_tokens))
+        weights, grid = _axis_weights(start, size, extent, num_tokens, max_extent,
+                                      sampling_ratio)
         wx, wy = weights.unbind(2)  # (B, K, N) each
         # Token t of image b is cell (t // w_b, t % w_b) when t < h_b * w_b.
         tok = torch.arange(num_tokens, device=feats.device)
