@@ -64,6 +64,14 @@ class FGCLIP2OVDetInferencer(DetInferencer):
         if not meta:
             meta = cfg.test_dataloader.dataset.get('metainfo')
         if not meta:
+            # a dataset whose metainfo comes from its annotation file (the synthetic world's
+            # FGCLIP2SyntheticDetDataset): built lazily, so no annotation is parsed twice
+            from mmdet.registry import DATASETS
+            dataset_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
+            dataset_cfg['lazy_init'] = True
+            meta = dict(DATASETS.build(dataset_cfg).metainfo)
+            meta = meta if meta.get('classes') else None
+        if not meta:
             raise ValueError('no vocabulary: pass texts=..., or use a config whose '
                              'test_dataloader.dataset has metainfo=dict(classes=...)')
         vocab = vocabulary_from_metainfo(meta, 'checkpoint / config')
