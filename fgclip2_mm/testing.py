@@ -38,7 +38,7 @@ def write_tiny_checkpoint(folder: str, tokenizer_dir: str, seed: int = 0) -> str
 def synthetic_world(root: str, num_train: int = 24, num_val: int = 16, seed: int = 0) -> str:
     """Generate a small synthetic world under ``root`` once per process and return its
     folder (later calls with the same arguments, or a world already on disk, are reused)."""
-    from fgclip2_mm.datasets.synthetic import generate_world
+    from fgclip2_mm.synthetic_world import generate_world
     key = f'{root}|{num_train}|{num_val}|{seed}'
     if key not in _WORLDS:
         out = osp.join(root, f'world_{num_train}_{num_val}_{seed}')

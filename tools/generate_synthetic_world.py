@@ -21,7 +21,7 @@ import os.path as osp
 import sys
 import time
 
-from fgclip2_mm.datasets.synthetic import DEFAULT_PROFILE, PROFILES, generate_world
+from fgclip2_mm.synthetic_world import DEFAULT_PROFILE, PROFILES, generate_world
 from fgclip2_mm.utils.cli import OneLineArgumentParser
 
 

@@ -11,7 +11,7 @@ to its controls and every picture. Example::
 import argparse
 import sys
 
-from fgclip2_mm.datasets.synthetic.profiles import DEFAULT_PROFILE, PROFILES
+from fgclip2_mm.synthetic_world.profiles import DEFAULT_PROFILE, PROFILES
 from fgclip2_mm.quickstart import SECTIONS, QuickstartConfig, run_quickstart
 from fgclip2_mm.utils.cli import OneLineArgumentParser, non_negative_int
 

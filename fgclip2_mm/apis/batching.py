@@ -10,7 +10,7 @@ the grid, since every image of a bucket is resized to nearly fill it).
 import sys
 from typing import List, Optional, Sequence, Tuple
 
-from fgclip2_mm.datasets.transforms.naflex import (get_image_size_for_max_num_patches,
+from fgclip2_mm.utils.naflex import (get_image_size_for_max_num_patches,
                                                    select_patch_budget)
 
 #: Lists longer than this show a progress bar unless ``progress=False``.

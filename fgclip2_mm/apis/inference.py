@@ -1,6 +1,6 @@
 """High-level FG-CLIP 2 inference on image files, PIL / numpy images and EN / ZH strings.
 
-Preprocessing is :func:`fgclip2_mm.datasets.transforms.naflex_patchify` (SigLIP 2 NaFlex,
+Preprocessing is :func:`fgclip2_mm.utils.naflex_patchify` (SigLIP 2 NaFlex,
 spec §8) with FG-CLIP 2's dynamic patch budget of each image (as the reference's
 ``determine_max_value`` per image) unless one is given; texts go through
 :class:`fgclip2_mm.datasets.FGCLIP2Tokenizer` (lower-cased, right-padded to the model's
@@ -51,7 +51,7 @@ def prepare_images(images: Union[ImageLike, Sequence[ImageLike]],
         dict: ``pixel_values`` (B, N, 3*p*p), ``pixel_attention_mask`` (B, N),
         ``spatial_shapes`` (B, 2) and ``image_sizes`` (B, 2) = original (height, width).
     """
-    from fgclip2_mm.datasets.transforms.naflex import select_patch_budget_batch
+    from fgclip2_mm.utils.naflex import select_patch_budget_batch
     items, _ = as_image_list(images)
     sizes = inspect_images(items)
     budget = max_num_patches or select_patch_budget_batch(sizes, patch_size)
@@ -59,7 +59,7 @@ def prepare_images(images: Union[ImageLike, Sequence[ImageLike]],
 
 
 def _collate(arrays: List[np.ndarray], budget: int, patch_size: int) -> dict:
-    from fgclip2_mm.datasets.transforms.naflex import collate_naflex, naflex_patchify
+    from fgclip2_mm.utils.naflex import collate_naflex, naflex_patchify
     batch = collate_naflex([naflex_patchify(a, budget, patch_size) for a in arrays])
     batch['image_sizes'] = torch.tensor([a.shape[:2] for a in arrays], dtype=torch.long)
     return batch

@@ -3,9 +3,7 @@
 Importing this package registers the pretraining datasets (FineHARD records, Chinese
 pairs, mixtures), the bilingual batch sampler and the dataloader transforms (no mmcv, mmdet
 or mmseg import; transformers is imported only when a tokenizer is built). The synthetic
-data generator (:mod:`fgclip2_mm.datasets.synthetic`, an offline tool with optional
-dependencies) is not imported here; ``fgclip2_mm.datasets.synthetic`` is loaded on first
-attribute access.
+world generator is a data *source*, not a dataset: it is :mod:`fgclip2_mm.synthetic_world`.
 """
 import importlib
 from typing import Any

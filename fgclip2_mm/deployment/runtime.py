@@ -6,7 +6,7 @@ own special tokens, truncated and right-padded to the walk's length, as
 :class:`~fgclip2_mm.datasets.FGCLIP2Tokenizer`) and encoded by the exported text graph.
 Images go through the SigLIP 2 NaFlex preprocessing (aspect-preserving resize under a patch
 budget with PIL bilinear, 1/255, mean = std = 0.5, (row, column, channel) patches, as
-:func:`~fgclip2_mm.datasets.transforms.naflex_patchify`, tested bit for bit).
+:func:`~fgclip2_mm.utils.naflex_patchify`, tested bit for bit).
 
 Example::
 

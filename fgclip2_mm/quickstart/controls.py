@@ -13,9 +13,9 @@ from collections import Counter
 
 import numpy as np
 
-from ..datasets.synthetic.negatives import NUM_NEGATIVES
-from ..datasets.synthetic.vocabulary import COLOURS
-from ..datasets.synthetic.world_info import read_world_meta
+from ..synthetic_world.negatives import NUM_NEGATIVES
+from ..synthetic_world.vocabulary import COLOURS
+from ..synthetic_world.world_info import read_world_meta
 
 
 def _colour_shapes(data_root: str, split: str) -> Counter:

@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Dict, List, Optional
 
-from ..datasets.synthetic.profiles import DEFAULT_PROFILE, PROFILES
+from ..synthetic_world.profiles import DEFAULT_PROFILE, PROFILES
 from ..visualization import write_report
 from . import world_stage
 
@@ -34,7 +34,7 @@ class QuickstartConfig:
         work_dir (str): Where ``summary.json`` and pictures go.
         data_root (str): Where the synthetic world is generated (or reused).
         profile (str): World profile (``'calibrated'``, the default, or ``'legacy'``; see
-            :mod:`fgclip2_mm.datasets.synthetic.profiles`).
+            :mod:`fgclip2_mm.synthetic_world.profiles`).
         seed (int): World and training seed.
         num_train (int): Training images of the world.
         num_val (int): Held-out images of the world.

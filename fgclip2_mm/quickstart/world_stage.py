@@ -4,9 +4,9 @@ import os.path as osp
 import time
 from typing import Callable
 
-from ..datasets.synthetic import generate_world
-from ..datasets.synthetic.generate import GENERATOR_VERSION
-from ..datasets.synthetic.world_info import profile_name
+from ..synthetic_world import generate_world
+from ..synthetic_world.generate import GENERATOR_VERSION
+from ..synthetic_world.world_info import profile_name
 from ..visualization import write_world_gallery
 
 

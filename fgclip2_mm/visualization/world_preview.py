@@ -102,7 +102,7 @@ def write_world_gallery(data_root: str, out_dir: str, split: str = 'val',
 
     Args:
         data_root (str): Root of a world written by
-            :func:`fgclip2_mm.datasets.synthetic.generate_world`.
+            :func:`fgclip2_mm.synthetic_world.generate_world`.
         out_dir (str): Output folder (created).
         split (str): 'train' or 'val'.
         num_images (int): How many images to show.

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fgclip2_mm.datasets.synthetic import (BASE_CLASSES, CATEGORY_NAMES, NOVEL_CLASSES,
+from fgclip2_mm.synthetic_world import (BASE_CLASSES, CATEGORY_NAMES, NOVEL_CLASSES,
                                            SEGMENTATION_METAINFO, changed_attributes,
                                            generate_world, parse_short_expression)
-from fgclip2_mm.datasets.synthetic.scene import sample_image_size, sample_scene
+from fgclip2_mm.synthetic_world.scene import sample_image_size, sample_scene
 from fgclip2_mm.testing import load_script
-from fgclip2_mm.datasets.synthetic.shapes import draw_shape_mask
+from fgclip2_mm.synthetic_world.shapes import draw_shape_mask
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLI = osp.join(REPO, 'tools', 'generate_synthetic_world.py')

@@ -7,7 +7,7 @@ import torch
 @pytest.fixture(scope='session')
 def eval_world(tmp_path_factory):
     """A 8 + 16 image world (val: 16 detection images, 16 classification images)."""
-    from fgclip2_mm.datasets.synthetic import generate_world
+    from fgclip2_mm.synthetic_world import generate_world
     out = tmp_path_factory.mktemp('eval_world') / 'world'
     summary = generate_world(str(out), seed=0, num_train=8, num_val=16, workers=1)
     return summary['out_dir']

@@ -10,7 +10,7 @@ from PIL import Image
 from fgclip2_mm.apis import encode_images, encode_texts
 from fgclip2_mm.datasets import FGCLIP2ImageClsDataset, FGCLIP2RetrievalDataset
 from fgclip2_mm.datasets.eval.retrieval_formats import parse_retrieval
-from fgclip2_mm.datasets.synthetic import CATEGORY_NAMES, CATEGORY_NAMES_ZH
+from fgclip2_mm.synthetic_world import CATEGORY_NAMES, CATEGORY_NAMES_ZH
 from fgclip2_mm.evaluation import evaluate_zero_shot
 
 

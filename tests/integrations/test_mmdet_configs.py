@@ -173,7 +173,7 @@ def test_naflex_resize_matches_the_encoder_preprocessing():
     import numpy as np
     from mmdet.structures.bbox import HorizontalBoxes
 
-    from fgclip2_mm.datasets.transforms.naflex import get_image_size_for_max_num_patches
+    from fgclip2_mm.utils.naflex import get_image_size_for_max_num_patches
     from fgclip2_mm.integrations.mmdet import FGCLIP2NaFlexResize
     resize = FGCLIP2NaFlexResize(max_num_patches=256)
     for height, width in ((48, 640), (404, 421), (639, 120)):

@@ -14,7 +14,7 @@ import fgclip2_mm  # noqa: E402,F401  (mmdet:: / mmseg:: bases without pkg_resou
 from mmengine.config import Config  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
-from fgclip2_mm.datasets.synthetic import PROFILES, generate_world, get_profile  # noqa: E402
+from fgclip2_mm.synthetic_world import PROFILES, generate_world, get_profile  # noqa: E402
 from fgclip2_mm.testing import write_tiny_checkpoint  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

@@ -87,7 +87,7 @@ def _mixed_images(count: int = 11):
 
 def test_plan_batches_groups_by_bucket_with_bounded_padding():
     from fgclip2_mm.apis.batching import patch_count, plan_batches
-    from fgclip2_mm.datasets.transforms.naflex import select_patch_budget
+    from fgclip2_mm.utils.naflex import select_patch_budget
     sizes = [im.shape[:2] for im in _mixed_images()]
     plan = plan_batches(sizes, batch_size=3)
     assert sorted(i for _, idx in plan for i in idx) == list(range(len(sizes)))

@@ -12,7 +12,7 @@ CORPUS = ('red car', 'a blue dog', '红色的车', '蓝色的狗')
 
 @pytest.fixture(scope='module')
 def ckpt(tmp_path_factory):
-    from fgclip2_mm.datasets.synthetic.tokenizer import build_tokenizer, save_tokenizer
+    from fgclip2_mm.synthetic_world.tokenizer import build_tokenizer, save_tokenizer
     from fgclip2_mm.testing import write_tiny_checkpoint
     root = tmp_path_factory.mktemp('simmap')
     save_tokenizer(build_tokenizer(list(CORPUS)), str(root / 'tokenizer'))

@@ -11,7 +11,7 @@ CORPUS = ('a photo of a red car', 'a cat on the grass', 'a blue dog', 'red circl
 @pytest.fixture(scope='session')
 def tiny_ckpt(tmp_path_factory):
     """A random ``FGCLIP2(arch='tiny')`` saved with :func:`save_fgclip2` + tokenizer files."""
-    from fgclip2_mm.datasets.synthetic.tokenizer import build_tokenizer, save_tokenizer
+    from fgclip2_mm.synthetic_world.tokenizer import build_tokenizer, save_tokenizer
     from fgclip2_mm.testing import write_tiny_checkpoint
     root = tmp_path_factory.mktemp('robust_ckpt')
     save_tokenizer(build_tokenizer([t.lower() for t in CORPUS]), str(root / 'tokenizer'))

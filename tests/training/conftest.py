@@ -7,7 +7,7 @@ import pytest
 @pytest.fixture(scope='session')
 def small_world(tmp_path_factory):
     """A 24 + 16 image synthetic world (a few seconds), shared by the whole session."""
-    from fgclip2_mm.datasets.synthetic import generate_world
+    from fgclip2_mm.synthetic_world import generate_world
     root = tmp_path_factory.mktemp('world')
     generate_world(str(root), seed=3, num_train=24, num_val=16, workers=1)
     return root

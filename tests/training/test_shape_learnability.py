@@ -5,7 +5,7 @@ import os.path as osp
 
 import pytest
 
-from fgclip2_mm.datasets.synthetic.vocabulary import CATEGORY_NAMES, COLOUR_NAMES
+from fgclip2_mm.synthetic_world.vocabulary import CATEGORY_NAMES, COLOUR_NAMES
 from fgclip2_mm.testing import load_script, synthetic_world
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

@@ -96,7 +96,7 @@ def timed(fn) -> tuple:
 def preprocessing_seconds(paths: list, patch_size: int) -> float:
     """Decode + NaFlex patchify of every image (the part batching leaves unchanged)."""
     from fgclip2_mm.apis.images import load_image
-    from fgclip2_mm.datasets.transforms.naflex import naflex_patchify, select_patch_budget
+    from fgclip2_mm.utils.naflex import naflex_patchify, select_patch_budget
     start = time.perf_counter()
     for i, path in enumerate(paths):
         image = load_image(path, i)

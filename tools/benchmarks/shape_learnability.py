@@ -47,8 +47,8 @@ CROP_SIZE = 32
 def load_objects(data_root: str, split: str):
     """``{image path: [(xyxy normalised, shape id, colour id, size), ...]}`` of a split;
     shape ids index the world's ``classes`` (``world_meta.json``)."""
-    from fgclip2_mm.datasets.synthetic.vocabulary import COLOUR_NAMES
-    from fgclip2_mm.datasets.synthetic.world_info import read_world_meta
+    from fgclip2_mm.synthetic_world.vocabulary import COLOUR_NAMES
+    from fgclip2_mm.synthetic_world.world_info import read_world_meta
     classes = read_world_meta(data_root)['classes']
     with open(osp.join(data_root, 'annotations', f'instances_{split}.json'),
               encoding='utf-8') as f:
@@ -100,7 +100,7 @@ class RegionViT(nn.Module):
         return patches.float(), shape
 
     def forward(self, batch):
-        from fgclip2_mm.datasets.transforms.naflex import collate_naflex
+        from fgclip2_mm.utils.naflex import collate_naflex
         from fgclip2_mm.models.utils.region_features import (normalized_boxes_to_grid,
                                                               roi_align_1x1)
         paths = [path for path, _ in batch]
@@ -217,8 +217,8 @@ def main(argv=None) -> int:
                      'tools/generate_synthetic_world.py or tools/quickstart.py first)')
     import fgclip2_mm.datasets  # noqa: F401  (registers the transforms)
     import fgclip2_mm.models  # noqa: F401
-    from fgclip2_mm.datasets.synthetic.vocabulary import COLOUR_NAMES
-    from fgclip2_mm.datasets.synthetic.world_info import profile_name, read_world_meta
+    from fgclip2_mm.synthetic_world.vocabulary import COLOUR_NAMES
+    from fgclip2_mm.synthetic_world.world_info import profile_name, read_world_meta
     meta = read_world_meta(args.data_root)
     train = sorted(load_objects(args.data_root, 'train').items())
     val = sorted(load_objects(args.data_root, 'val').items())

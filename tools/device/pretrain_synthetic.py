@@ -102,7 +102,7 @@ def main(argv=None) -> int:
             setattr(args, key, value)
     import torch
 
-    from fgclip2_mm.datasets.synthetic import generate_world, get_profile
+    from fgclip2_mm.synthetic_world import generate_world, get_profile
     from fgclip2_mm.quickstart import pretrain_stage
     from fgclip2_mm.quickstart.pipeline import QuickstartConfig
     try:

@@ -66,7 +66,7 @@ class FGCLIP2ImageClsDataset(FGCLIP2EvalDataset):
                                  '.txt file or "synthetic">')
             return folders
         if classes == 'synthetic':  # the world's classes, from its world_meta.json
-            from fgclip2_mm.datasets.synthetic.world_info import read_world_meta
+            from fgclip2_mm.synthetic_world.world_info import read_world_meta
             # the list file sits in <world>/annotations/ when data_root is not given
             meta = read_world_meta(self.data_root or osp.dirname(osp.dirname(self.ann_file)))
             return list(meta['classes'] if self.lang == 'en' else meta['classes_zh'])

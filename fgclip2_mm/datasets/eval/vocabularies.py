@@ -21,7 +21,7 @@ def colour_shape_vocabulary(lang: str, categories: Sequence[dict], source: str =
         tuple: ``(phrases, index)`` with ``index[(colour, shape)]`` the label of a phrase
         (English attribute names as keys).
     """
-    from fgclip2_mm.datasets.synthetic.vocabulary import COLOURS
+    from fgclip2_mm.synthetic_world.vocabulary import COLOURS
     if lang not in ('en', 'zh'):
         raise ValueError(f"lang must be 'en' or 'zh', got {lang!r}")
     names = category_names(categories, 'name', source=source)

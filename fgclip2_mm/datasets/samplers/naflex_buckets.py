@@ -3,7 +3,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..transforms.naflex import select_patch_budget
+from fgclip2_mm.utils.naflex import select_patch_budget
 
 
 def patch_budget_buckets(sizes: np.ndarray,

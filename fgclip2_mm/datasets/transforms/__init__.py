@@ -2,7 +2,7 @@
 :data:`fgclip2_mm.registry.TRANSFORMS`, usable in ``mmengine.dataset.Compose``)."""
 from .formatting import FGCLIP2PackInputs
 from .loading import FGCLIP2LoadImage
-from .naflex import (PATCH_BUDGET_BUCKETS, collate_naflex, get_image_size_for_max_num_patches,
+from fgclip2_mm.utils.naflex import (PATCH_BUDGET_BUCKETS, collate_naflex, get_image_size_for_max_num_patches,
                      naflex_patchify, patches_to_image, pixel_boxes_to_grid, select_patch_budget,
                      select_patch_budget_batch)
 from .patchify import FGCLIP2NaFlexPatchify

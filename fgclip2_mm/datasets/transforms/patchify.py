@@ -4,7 +4,7 @@ from typing import Optional, Tuple
 import numpy as np
 
 from ...registry import TRANSFORMS
-from .naflex import (check_rgb_uint8, naflex_patchify, pixel_boxes_to_grid, resize_uint8,
+from fgclip2_mm.utils.naflex import (check_rgb_uint8, naflex_patchify, pixel_boxes_to_grid, resize_uint8,
                      select_patch_budget)
 
 INPUT_ORDERS = ('rgb', 'bgr')
@@ -14,13 +14,13 @@ INPUT_ORDERS = ('rgb', 'bgr')
 class FGCLIP2NaFlexPatchify:
     """Resize an image under a patch budget, normalise it and cut it into NaFlex patches.
 
-    Pure numpy + PIL (no mmcv); see :mod:`fgclip2_mm.datasets.transforms.naflex` for the
+    Pure numpy + PIL (no mmcv); see :mod:`fgclip2_mm.utils.naflex` for the
     exact arithmetic (bit-identical to transformers' PIL ``Siglip2ImageProcessor``).
 
     Budget per image:
 
     - ``dynamic_budget=True``: the FG-CLIP 2 bucket of this image
-      (:func:`~fgclip2_mm.datasets.transforms.naflex.select_patch_budget`), capped by
+      (:func:`~fgclip2_mm.utils.naflex.select_patch_budget`), capped by
       ``max_num_patches`` when that is given (FG-CLIP 2 evaluation, README demos).
     - ``dynamic_budget=False``: always ``max_num_patches`` (required).
 

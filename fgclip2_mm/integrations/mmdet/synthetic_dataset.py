@@ -1,6 +1,6 @@
 """mmdet's ``CocoDataset`` for the synthetic world, its classes read from the annotation file.
 
-The world's COCO files (``fgclip2_mm.datasets.synthetic``) carry everything the
+The world's COCO files (``fgclip2_mm.synthetic_world``) carry everything the
 open-vocabulary detector needs: ``categories`` with ``name`` and ``name_zh`` in id order,
 and top-level ``base_classes`` / ``novel_classes``. Taking the metainfo from there (rather
 than from a class list in the config) makes one config work on a world of any profile.
@@ -11,7 +11,7 @@ from typing import Optional
 
 from mmdet.datasets import CocoDataset
 
-from fgclip2_mm.datasets.synthetic.world_info import palette
+from fgclip2_mm.synthetic_world.world_info import palette
 from fgclip2_mm.registry import DATASETS
 
 

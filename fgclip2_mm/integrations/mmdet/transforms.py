@@ -1,7 +1,7 @@
 """Detection transform resizing like FG-CLIP 2's NaFlex preprocessing."""
 from mmdet.datasets.transforms import Resize
 
-from fgclip2_mm.datasets.transforms.naflex import get_image_size_for_max_num_patches
+from fgclip2_mm.utils.naflex import get_image_size_for_max_num_patches
 from fgclip2_mm.registry import TRANSFORMS
 
 

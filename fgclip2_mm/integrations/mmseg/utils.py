@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.registry import DefaultScope, Registry
 
-from fgclip2_mm.datasets.transforms.naflex import (get_image_size_for_max_num_patches,
+from fgclip2_mm.utils.naflex import (get_image_size_for_max_num_patches,
                                                    select_patch_budget)
 
 HOST_SCOPE = 'mmseg'

@@ -227,7 +227,7 @@ def resolve_vocabulary(spec) -> ClassVocabulary:
             raise ValueError('a vocabulary dict is dict(dataset=<type>), dict(world=<synthetic '
                              f'world root>) or dict(en=..., zh=...), got keys {sorted(spec)}')
         if 'world' in spec:
-            from fgclip2_mm.datasets.synthetic.world_info import (read_world_meta,
+            from fgclip2_mm.synthetic_world.world_info import (read_world_meta,
                                                                   segmentation_metainfo)
             meta = segmentation_metainfo(read_world_meta(spec['world']))
             return ClassVocabulary(en=_names(list(meta['classes']), 'world classes'),

@@ -29,7 +29,7 @@ import numpy as np
 from mmseg.datasets import (BaseSegDataset, COCOStuffDataset, PascalContextDataset,
                             PascalContextDataset59, PascalVOCDataset)
 
-from fgclip2_mm.datasets.synthetic import (SEGMENTATION_METAINFO, read_world_meta,
+from fgclip2_mm.synthetic_world import (SEGMENTATION_METAINFO, read_world_meta,
                                            segmentation_metainfo)
 from fgclip2_mm.registry import DATASETS
 from ..vocabulary import builtin_class_file, display_names, read_class_file
@@ -183,7 +183,7 @@ class COCOStuff171Dataset(COCOStuffDataset):
 
 @DATASETS.register_module()
 class FGCLIP2SyntheticSegDataset(BaseSegDataset):
-    """Seg maps of the synthetic world (``fgclip2_mm.datasets.synthetic``): its shapes and a
+    """Seg maps of the synthetic world (``fgclip2_mm.synthetic_world``): its shapes and a
     background (label 0), ``images/<split>/*.jpg`` with ``seg_maps/<split>/*.png``.
 
     The classes come from ``<data_root>/world_meta.json`` (any profile) unless ``metainfo``

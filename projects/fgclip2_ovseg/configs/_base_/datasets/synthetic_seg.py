@@ -1,4 +1,4 @@
-# Seg maps of the synthetic world (fgclip2_mm.datasets.synthetic; `python
+# Seg maps of the synthetic world (fgclip2_mm.synthetic_world; `python
 # tools/generate_synthetic_world.py --out data/synthetic`): the world's shapes (read from its
 # world_meta.json by the dataset, any profile) + background, images of 48-640 px. Training: the whole image scaled to fit 256 px (x0.75-1.25), cropped or
 # padded (label 255) to 256 x 256, so that a fixed patch budget sees objects at the scale

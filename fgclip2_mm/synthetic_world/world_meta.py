@@ -54,7 +54,7 @@ def world_meta(out_dir: str, seed: int, version: str, profile: WorldProfile,
     image_dirs = {d: len(os.listdir(osp.join(out_dir, d))) for d in _IMAGE_DIRS
                   if osp.isdir(osp.join(out_dir, d))}
     return {
-        'generator': 'fgclip2_mm.datasets.synthetic',
+        'generator': 'fgclip2_mm.synthetic_world',
         'generator_version': version,
         'seed': seed,
         'profile': profile.to_meta(),
