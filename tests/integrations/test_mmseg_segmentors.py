@@ -133,7 +133,7 @@ def test_vocabulary_changes_at_test_time(ckpt):
     assert cat.loss(torch.randn(2, 3, 64, 64), samples((64, 64), labels))['loss_ce'] > 0
 
 
-@pytest.mark.parametrize('finetune', ['none', 'attention'])
+@pytest.mark.parametrize('finetune', ['none', 'vision_attention', 'attention'])
 def test_trained_head_loss_gradients_and_frozen_parts(ckpt, finetune):
     cat = build(tiny_segmentor_cfg(ckpt, trained=True, finetune=finetune)).train()
     labels = torch.randint(0, 17, (2, 48, 64))
@@ -143,10 +143,17 @@ def test_trained_head_loss_gradients_and_frozen_parts(ckpt, finetune):
     losses['loss_ce'].backward()
     for name, param in cat.decode_head.named_parameters():
         assert param.grad is not None and torch.isfinite(param.grad).all(), name
-    assert all(p.grad is None for p in cat.clip.text_encoder.parameters())
-    attn = [p.grad is not None for layer in cat.clip.vision_backbone.layers
-            for p in layer.attn.parameters()]
-    assert all(attn) if finetune == 'attention' else not any(attn)
+    with_grad = {n for n, p in cat.clip.named_parameters() if p.grad is not None}
+    vision_attn = {n for n, _ in cat.clip.named_parameters()
+                   if n.startswith('vision_backbone.layers.') and '.attn.' in n}
+    if finetune == 'none':
+        assert not with_grad
+    elif finetune == 'vision_attention':  # every vision attention parameter + the dense head
+        assert vision_attn <= with_grad
+        assert not any(n.startswith('text_encoder.') for n in with_grad)
+    else:  # CAT-Seg: q / v weights of both towers only (see test_mmseg_catseg_head.py)
+        assert with_grad and all(n.endswith(('q_weight', 'v_weight')) for n in with_grad)
+        assert any(n.startswith('text_encoder.') for n in with_grad)
     assert not cat.clip.text_encoder.training
     bad = torch.full((2, 48, 64), 40)
     with pytest.raises(ValueError, match='outside'):

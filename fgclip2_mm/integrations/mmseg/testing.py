@@ -9,6 +9,11 @@ from fgclip2_mm.testing import synthetic_world, write_tiny_checkpoint  # noqa: F
 SYNTHETIC_TEMPLATES = dict(en='synthetic_en', zh='synthetic_zh')
 TINY_HEAD = dict(embed_dims=16, guidance_dims=8, text_guidance_dims=8, num_blocks=1,
                  decoder_dims=(8, ), decoder_guidance_dims=(8, ))
+#: A CPU-sized :class:`FGCLIP2CATSegHead` (CAT-Seg's aggregator, two stages, pad_len 8).
+TINY_CATSEG_HEAD = dict(type='fgclip2_mm.FGCLIP2CATSegHead', text_guidance_dims=8,
+                        guidance_dims=8, decoder_dims=(16, 8), guidance_channels=(8, 8),
+                        decoder_guidance_dims=(4, 4), num_blocks=1, num_heads=2,
+                        embed_dims=16, window_size=4, pad_len=8)
 
 
 def tiny_segmentor_cfg(checkpoint: str,

@@ -50,8 +50,8 @@ class ClassTextEmbedder:
         self.cache = TextEmbeddingCache(None if folder is False else osp.expanduser(folder))
         self.batch_size = int(batch_size)
 
-    def __call__(self, model, tokenizer, vocabulary: ClassVocabulary,
-                 language: str) -> Tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, model, tokenizer, vocabulary: ClassVocabulary, language: str,
+                 cached: bool = True) -> Tuple[torch.Tensor, torch.Tensor]:
         """Query embeddings of ``vocabulary``.
 
         Args:
@@ -59,9 +59,13 @@ class ClassTextEmbedder:
             tokenizer (FGCLIP2Tokenizer): The model's tokenizer.
             vocabulary (ClassVocabulary): The classes.
             language (str): ``'en'``, ``'zh'`` or ``'en+zh'``.
+            cached (bool): Use the disk cache and return CPU tensors. False computes the
+                embeddings on the model's device under the current grad mode (a text tower
+                being fine-tuned). Defaults to True.
 
         Returns:
-            tuple[Tensor, Tensor]: ``embeds`` (Q, D) float32, L2-normalised, on the CPU, and
+            tuple[Tensor, Tensor]: ``embeds`` (Q, D) float32, L2-normalised, on the CPU
+            (``cached``) or the model's device, and
             ``owner`` (Q,) long, the class index of each query (classes without a synonym
             own no query).
         """
@@ -75,16 +79,36 @@ class ClassTextEmbedder:
         for lang in ('en', 'zh'):
             rows = [i for i, slot in enumerate(slots) if lang in slot]
             if rows:
-                emb = vocabulary_embeddings(
-                    model, tokenizer, [slots[i][lang] for i in rows], self.templates[lang],
-                    walk=self.walk_type, lang=lang, cache=self.cache,
-                    batch_size=self.batch_size)
-                per_lang[lang] = (rows, emb.float().cpu())
-        dims = next(iter(per_lang.values()))[1].shape[1]
-        sums = torch.zeros(len(slots), dims)
+                names = [slots[i][lang] for i in rows]
+                if cached:
+                    emb = vocabulary_embeddings(
+                        model, tokenizer, names, self.templates[lang], walk=self.walk_type,
+                        lang=lang, cache=self.cache, batch_size=self.batch_size).float().cpu()
+                else:
+                    emb = self.embed_with_grad(model, tokenizer, names, self.templates[lang])
+                per_lang[lang] = (rows, emb)
+        first = next(iter(per_lang.values()))[1]
+        sums = first.new_zeros(len(slots), first.shape[1])
         for rows, emb in per_lang.values():
-            sums.index_add_(0, torch.tensor(rows), emb)
-        return F.normalize(sums, dim=-1), torch.tensor(owners, dtype=torch.long)
+            sums = sums.index_add(0, torch.tensor(rows, device=emb.device), emb)
+        return F.normalize(sums, dim=-1), torch.tensor(owners, dtype=torch.long,
+                                                       device=sums.device)
+
+    def embed_with_grad(self, model, tokenizer, names: List[str],
+                        templates: List[str]) -> torch.Tensor:
+        """(N, D) class embeddings as :func:`vocabulary_embeddings` computes them (lower-cased
+        prompts, normalised mean over the templates), without cache and under the current
+        grad mode, on the model's device."""
+        prompts = [t.format(name).lower() for name in names for t in templates]
+        device = next(model.parameters()).device
+        chunks = []
+        for start in range(0, len(prompts), self.batch_size):
+            ids = tokenizer(prompts[start:start + self.batch_size],
+                            walk_type=self.walk_type).to(device)
+            chunks.append(F.normalize(model.get_text_features(ids, self.walk_type).float(),
+                                      dim=-1))
+        emb = torch.cat(chunks).view(len(names), len(templates), -1).mean(1)
+        return F.normalize(emb, dim=-1)
 
     def prompts(self, vocabulary: ClassVocabulary, language: str) -> List[List[str]]:
         """Every prompt text of every query (for inspection)."""

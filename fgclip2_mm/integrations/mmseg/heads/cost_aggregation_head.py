@@ -1,11 +1,14 @@
-"""``FGCLIP2CostAggregationHead``: a small CAT-Seg-style head (arXiv 2303.11797)."""
-import copy
+"""``FGCLIP2CostAggregationHead``: the light CAT-Seg-style head (arXiv 2303.11797).
+
+The CAT-Seg protocol configs use :class:`FGCLIP2CATSegHead` (CAT-Seg's own aggregator and
+loss); this lighter head (convolutional spatial blocks, softmax cross-entropy, a cost skip)
+is the named alternative the CPU-sized synthetic configs select.
+"""
 import math
 from typing import List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 from mmseg.models.losses import accuracy
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS as MMSEG_MODELS
@@ -14,11 +17,12 @@ from torch import nn
 from fgclip2_mm.registry import MODELS
 from ..utils import build_host
 from .aggregation_layers import ClassAggregation, GuidedUpsample, SpatialAggregation
+from .head_base import CostVolumeHeadBase, check_same_length
 
 
 @MODELS.register_module()
-class FGCLIP2CostAggregationHead(BaseModule):
-    """Cost aggregation between dense image features and class text embeddings.
+class FGCLIP2CostAggregationHead(CostVolumeHeadBase):
+    """Light cost aggregation between dense image features and class text embeddings.
 
     Following CAT-Seg's idea (written from the paper, kept small):
 
@@ -66,12 +70,9 @@ class FGCLIP2CostAggregationHead(BaseModule):
                  ignore_index: int = 255,
                  loss_decode: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=copy.deepcopy(init_cfg))
-        if len(decoder_dims) != len(decoder_guidance_dims):
-            raise ValueError(f'decoder_dims {tuple(decoder_dims)} and decoder_guidance_dims '
-                             f'{tuple(decoder_guidance_dims)} must have the same length')
-        self.num_stages = len(decoder_dims)
-        self.ignore_index = int(ignore_index)
+        stages = check_same_length(decoder_dims=decoder_dims,
+                                   decoder_guidance_dims=decoder_guidance_dims)
+        super().__init__(stages, ignore_index, init_cfg)
         self.cost_embed = nn.Conv2d(1, embed_dims, 7, padding=3)
         self.image_guidance = nn.Conv2d(in_dims, guidance_dims, 1)
         self.text_guidance = nn.Linear(in_dims, text_guidance_dims)
@@ -103,15 +104,13 @@ class FGCLIP2CostAggregationHead(BaseModule):
         Args:
             dense (Tensor): Dense image features (B, D, h, w).
             text (Tensor): Class embeddings (K, D).
-            layers (Sequence[Tensor]): ``num_stages`` backbone maps (B, D, h, w), coarse
-                guidance first (the segmentor passes them in ``guidance_layers`` order).
+            layers (Sequence[Tensor]): ``num_stages`` backbone maps (B, D, h, w); map ``i``
+                guides upsampling stage ``i`` (``guidance_layers`` order, shallower first).
 
         Returns:
             Tensor: Logits (B, K, h * 2**S, w * 2**S), S = ``num_stages``.
         """
-        if len(layers) != self.num_stages:
-            raise ValueError(f'the head has {self.num_stages} upsampling stages but got '
-                             f'{len(layers)} guidance maps')
+        self.check_guidance(layers)
         batch, _, h, w = dense.shape
         num_classes = text.shape[0]
         dense_n = F.normalize(dense, dim=1)
@@ -145,13 +144,7 @@ class FGCLIP2CostAggregationHead(BaseModule):
         Returns:
             dict: ``{loss_decode.loss_name: Tensor, 'acc_seg': Tensor}``.
         """
-        label = torch.stack([s.gt_sem_seg.data for s in data_samples]).squeeze(1).long()
-        num_classes = seg_logits.shape[1]
-        bad = (label >= num_classes) & (label != self.ignore_index)
-        if bad.any():
-            raise ValueError(f'labels {sorted(label[bad].unique().tolist())[:5]} are outside '
-                             f'the {num_classes}-class training vocabulary (ignore index '
-                             f'{self.ignore_index})')
+        label = self.labels(data_samples, seg_logits.shape[1])
         logits = resize(seg_logits, size=label.shape[-2:], mode='bilinear',
                         align_corners=False)
         return {

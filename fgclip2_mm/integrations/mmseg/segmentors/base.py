@@ -16,8 +16,10 @@ from fgclip2_mm.utils.build import build_owned
 from ..text_embeddings import ClassTextEmbedder
 from ..utils import build_host, check_patch_budget, naflex_grid, resize_to_grid
 from ..vocabulary import LANGUAGES, ClassVocabulary, resolve_vocabulary
+from .sliding import average_windows, window_boxes
 
-TEST_MODES = ('whole', 'slide')
+TEST_MODES = ('whole', 'slide', 'slide_global')
+SCORE_ACTIVATIONS = ('softmax', 'sigmoid')
 VOCAB_KEYS = ('train', 'test')
 #: SigLIP normalisation (pixels to [-1, 1]) on mmseg's BGR uint8 images.
 DEFAULT_PREPROCESSOR = dict(
@@ -66,14 +68,22 @@ class FGCLIP2OVSegmentorBase(BaseSegmentor):
         prob_thd (float): Background threshold: pixels whose highest class probability is
             below it go to ``bg_idx`` (0 disables it). Defaults to 0.
         bg_idx (int): Background class index for ``prob_thd``. Defaults to 0.
+        class_to_label (Sequence[int], optional): Label written for each prediction class
+            (applied after the argmax), e.g. CAT-Seg's PAS-20b: VOC classes 0..19 -> labels
+            1..20 and the 39 added PASCAL-Context classes -> background 0. Must have one
+            entry per class of the prediction vocabulary. Defaults to None (label = class).
         patch_budget (int | str): NaFlex patch budget per image or window: an int,
             ``'dynamic'`` (FG-CLIP 2 buckets) or ``'native'`` (~1 patch per 16 px).
             Defaults to ``'dynamic'``.
         max_num_patches (int): Cap of the budget. Defaults to 4096.
         cache_dir (str | bool, optional): Text-embedding cache (None: default folder,
             False: memory only).
-        test_cfg (dict, optional): ``dict(mode='whole')`` or ``dict(mode='slide',
-            crop_size=(h, w), stride=(h, w))`` (mmseg's keys). Defaults to whole.
+        test_cfg (dict, optional): ``dict(mode='whole')``, ``dict(mode='slide',
+            crop_size=(h, w), stride=(h, w))`` (mmseg's keys: logits of the windows
+            averaged) or ``dict(mode='slide_global', resize=(h, w), crop_size=(h, w),
+            stride=(h, w))`` (CAT-Seg's: the image resized to ``resize``, the scores of the
+            windows averaged, then averaged with the score of the whole image resized to
+            ``crop_size``). Defaults to whole.
         data_preprocessor (dict, optional): mmseg preprocessor config, built in the mmseg
             scope. Defaults to :data:`DEFAULT_PREPROCESSOR`.
         init_cfg (dict, optional): mmengine init config.
@@ -89,6 +99,7 @@ class FGCLIP2OVSegmentorBase(BaseSegmentor):
                  walk_type: str = 'box',
                  prob_thd: float = 0.0,
                  bg_idx: int = 0,
+                 class_to_label: Optional[Sequence[int]] = None,
                  patch_budget: Union[int, str] = 'dynamic',
                  max_num_patches: int = 4096,
                  cache_dir: Union[str, bool, None] = None,
@@ -115,6 +126,12 @@ class FGCLIP2OVSegmentorBase(BaseSegmentor):
             raise ValueError(f'prob_thd must lie in [0, 1), got {prob_thd}')
         self.prob_thd = float(prob_thd)
         self.bg_idx = int(bg_idx)
+        self.class_to_label = None if class_to_label is None else \
+            [int(v) for v in class_to_label]
+        if self.class_to_label is not None and (not self.class_to_label
+                                                or min(self.class_to_label) < 0):
+            raise ValueError(f'class_to_label must be a non-empty list of labels >= 0, got '
+                             f'{class_to_label}')
         self.patch_budget = check_patch_budget(patch_budget)
         self.max_num_patches = int(max_num_patches)
         self.test_cfg = self._check_test_cfg(test_cfg)
@@ -133,13 +150,19 @@ class FGCLIP2OVSegmentorBase(BaseSegmentor):
         if cfg['mode'] not in TEST_MODES:
             raise ValueError(f'test_cfg.mode={cfg["mode"]!r} is not supported, expected one '
                              f'of {TEST_MODES}')
-        if cfg['mode'] == 'slide':
-            for key in ('crop_size', 'stride'):
+        if cfg['mode'] != 'whole':
+            keys = ('crop_size', 'stride', 'resize') if cfg['mode'] == 'slide_global' else \
+                ('crop_size', 'stride')
+            for key in keys:
                 value = cfg.get(key)
                 if (not isinstance(value, (list, tuple)) or len(value) != 2
                         or not all(isinstance(v, int) and v > 0 for v in value)):
-                    raise ValueError(f'test_cfg.mode="slide" needs {key}=(h, w) of positive '
-                                     f'ints, got {value!r}')
+                    raise ValueError(f'test_cfg.mode="{cfg["mode"]}" needs {key}=(h, w) of '
+                                     f'positive ints, got {value!r}')
+        if cfg['mode'] == 'slide_global' and any(
+                r < c for r, c in zip(cfg['resize'], cfg['crop_size'])):
+            raise ValueError(f'test_cfg.resize={cfg["resize"]} must be at least '
+                             f'crop_size={cfg["crop_size"]} in both sides')
         return cfg
 
     # ------------------------------------------------------------------ vocabulary
@@ -180,6 +203,8 @@ class FGCLIP2OVSegmentorBase(BaseSegmentor):
             self._text = dict(train=None, test=None)
         vocab = resolve_vocabulary(vocabulary)
         vocab.queries(self.language)  # fail now on a language the vocabulary cannot serve
+        if which == 'test':
+            self._check_class_to_label(vocab)
         self._vocab[which] = vocab
         self._text[which] = None
         return vocab.names_in(self.language if self.language != 'en+zh' else 'en')
@@ -190,6 +215,43 @@ class FGCLIP2OVSegmentorBase(BaseSegmentor):
         if vocab is None:
             raise ValueError('no vocabulary: pass vocabulary=... or call set_vocabulary()')
         return vocab
+
+    def _check_class_to_label(self, vocab: ClassVocabulary) -> None:
+        if self.class_to_label is not None and len(self.class_to_label) != vocab.num_classes:
+            raise ValueError(f'class_to_label has {len(self.class_to_label)} entries but the '
+                             f'prediction vocabulary has {vocab.num_classes} classes '
+                             f'({vocab.names[:5]}...); give one label per class')
+
+    @property
+    def num_output_labels(self) -> int:
+        """Labels ``pred_sem_seg`` can hold: the prediction classes, or the labels of
+        ``class_to_label``. Must equal the evaluated dataset's class count (checked by
+        :class:`FGCLIP2SegVocabularyCheckHook`)."""
+        if self.class_to_label is not None:
+            return max(self.class_to_label) + 1
+        return self.vocabulary().num_classes
+
+    @property
+    def score_activation(self) -> str:
+        """``'softmax'`` (class scores compete) or ``'sigmoid'`` (per-class scores, e.g. a
+        head trained with binary cross-entropy)."""
+        return 'softmax'
+
+    def activate(self, logits: torch.Tensor, dim: int) -> torch.Tensor:
+        """Scores in [0, 1] from logits with :attr:`score_activation` along ``dim``."""
+        if self.score_activation not in SCORE_ACTIVATIONS:
+            raise ValueError(f'score_activation={self.score_activation!r} is not one of '
+                             f'{SCORE_ACTIVATIONS}')
+        if self.score_activation == 'sigmoid':
+            return logits.float().sigmoid()
+        return F.softmax(logits.float(), dim=dim)
+
+    def deactivate(self, scores: torch.Tensor) -> torch.Tensor:
+        """Logits whose :meth:`activate` gives back ``scores`` (B, K, H, W) (softmax: up
+        to normalisation; the scores averaged over views already sum to 1)."""
+        if self.score_activation == 'sigmoid':
+            return torch.logit(scores, eps=1e-6)
+        return scores.clamp_min(1e-12).log()
 
     @property
     def class_names(self) -> List[str]:
@@ -241,28 +303,42 @@ class FGCLIP2OVSegmentorBase(BaseSegmentor):
         """Class logits (B, K, H, W) at the input size, whole image or sliding windows."""
         if self.test_cfg['mode'] == 'slide':
             return self.slide_inference(inputs, batch_img_metas)
+        if self.test_cfg['mode'] == 'slide_global':
+            return self.slide_global_inference(inputs, batch_img_metas)
         return self.encode_decode(inputs, batch_img_metas)
+
+    def slide_global_inference(self, inputs: torch.Tensor,
+                               batch_img_metas: List[dict]) -> torch.Tensor:
+        """CAT-Seg's test inference (``cat_seg_model.py`` l.187-223, HEAD 6d3a188): resize
+        the image to ``resize`` (640 x 640), score overlapping ``crop_size`` windows (384,
+        stride 256) and the whole image resized to ``crop_size`` in one batch, average the
+        window *scores* (after :meth:`activate`) per pixel, average that with the upsampled
+        global score, and return logits of it at the input size."""
+        (h_res, w_res), crop = self.test_cfg['resize'], self.test_cfg['crop_size']
+        batch, _, h_img, w_img = inputs.shape
+        image = F.interpolate(inputs, size=(h_res, w_res), mode='bilinear',
+                              align_corners=False)
+        boxes = window_boxes(h_res, w_res, crop, self.test_cfg['stride'])
+        views = [image[:, :, y1:y2, x1:x2] for y1, x1, y2, x2 in boxes]
+        views.append(F.interpolate(inputs, size=tuple(crop), mode='bilinear',
+                                   align_corners=False))
+        scores = self.activate(self.encode_decode(torch.cat(views), batch_img_metas), dim=1)
+        scores = scores.split(batch)
+        whole = F.interpolate(scores[-1], size=(h_res, w_res), mode='bilinear',
+                              align_corners=False)
+        merged = (average_windows(boxes, scores[:-1], h_res, w_res) + whole) / 2
+        merged = F.interpolate(merged, size=(h_img, w_img), mode='bilinear',
+                               align_corners=False)
+        return self.deactivate(merged)
 
     def slide_inference(self, inputs: torch.Tensor, batch_img_metas: List[dict]) -> torch.Tensor:
         """Average the logits of overlapping ``crop_size`` windows (mmseg's scheme; every
         window gets its own NaFlex grid)."""
-        (h_stride, w_stride), (h_crop, w_crop) = self.test_cfg['stride'], \
-            self.test_cfg['crop_size']
-        batch, _, h_img, w_img = inputs.shape
-        h_grids = max(h_img - h_crop + h_stride - 1, 0) // h_stride + 1
-        w_grids = max(w_img - w_crop + w_stride - 1, 0) // w_stride + 1
-        logits, count = None, inputs.new_zeros((batch, 1, h_img, w_img))
-        for h_idx in range(h_grids):
-            for w_idx in range(w_grids):
-                y2 = min(h_idx * h_stride + h_crop, h_img)
-                x2 = min(w_idx * w_stride + w_crop, w_img)
-                y1, x1 = max(y2 - h_crop, 0), max(x2 - w_crop, 0)
-                crop = self.encode_decode(inputs[:, :, y1:y2, x1:x2], batch_img_metas)
-                if logits is None:
-                    logits = inputs.new_zeros((batch, crop.shape[1], h_img, w_img))
-                logits[:, :, y1:y2, x1:x2] += crop
-                count[:, :, y1:y2, x1:x2] += 1
-        return logits / count
+        height, width = inputs.shape[2:]
+        boxes = window_boxes(height, width, self.test_cfg['crop_size'], self.test_cfg['stride'])
+        crops = (self.encode_decode(inputs[:, :, y1:y2, x1:x2], batch_img_metas)
+                 for y1, x1, y2, x2 in boxes)
+        return average_windows(boxes, crops, height, width)
 
     def predict(self, inputs: torch.Tensor,
                 data_samples: Optional[List[SegDataSample]] = None) -> List[SegDataSample]:
@@ -296,7 +372,8 @@ class FGCLIP2OVSegmentorBase(BaseSegmentor):
     def postprocess_result(self, seg_logits: torch.Tensor,
                            data_samples: Optional[List[SegDataSample]] = None) -> list:
         """Remove padding, undo flips, resize the logits (bilinear) to the original image,
-        then softmax, background threshold and argmax."""
+        then :meth:`activate` (softmax or sigmoid), background threshold, argmax and
+        ``class_to_label``."""
         samples = data_samples if data_samples is not None else \
             [SegDataSample() for _ in range(seg_logits.shape[0])]
         height, width = seg_logits.shape[-2:]
@@ -313,7 +390,14 @@ class FGCLIP2OVSegmentorBase(BaseSegmentor):
                 logits = resize(logits, size=meta['ori_shape'], mode='bilinear',
                                 align_corners=self.align_corners, warning=False)
             logits = logits[0]
-            probs = self.apply_background(F.softmax(logits.float(), dim=0))
+            probs = self.apply_background(self.activate(logits, dim=0))
+            pred = probs.argmax(0, keepdim=True)
+            if self.class_to_label is not None:
+                lut = torch.tensor(self.class_to_label, device=pred.device)
+                if lut.numel() != probs.shape[0]:
+                    raise ValueError(f'class_to_label has {lut.numel()} entries for '
+                                     f'{probs.shape[0]} predicted classes')
+                pred = lut[pred]
             sample.set_data(dict(seg_logits=PixelData(data=logits),
-                                 pred_sem_seg=PixelData(data=probs.argmax(0, keepdim=True))))
+                                 pred_sem_seg=PixelData(data=pred)))
         return samples
