@@ -112,7 +112,7 @@ def test_attention_finetune_trains_only_query_and_value_weights(ckpt):
     attns = [m.attn for m in list(vit.layers) + [vit.dense_head] + list(text.layers)]
     assert all(isinstance(a.qkv, QVTrainableQKV) for a in attns)
     trainable = {n for n, p in cat.clip.named_parameters() if p.requires_grad}
-    assert trainable and all(n.endswith(('qkv.q_weight', 'qkv.v_weight')) for n in trainable)
+    assert trainable and all(n.endswith(('qkv.q.weight', 'qkv.v.weight')) for n in trainable)
     assert len(trainable) == 2 * len(attns)
     assert not vit.pos_embed.requires_grad and not text.pos_embed.requires_grad
     before = {n: p.detach().clone() for n, p in cat.clip.named_parameters()}
@@ -121,7 +121,7 @@ def test_attention_finetune_trains_only_query_and_value_weights(ckpt):
     labels = torch.randint(0, 17, (2, 32, 32))
     loss = cat.loss(torch.randn(2, 3, 32, 32), samples(labels))['loss_sem_seg']
     loss.backward()
-    assert all(a.qkv.q_weight.grad is not None and a.qkv.v_weight.grad is not None
+    assert all(a.qkv.q.weight.grad is not None and a.qkv.v.weight.grad is not None
                for a in attns), 'both towers get q / v gradients'
     optim.step()
     for name, param in cat.clip.named_parameters():
@@ -134,7 +134,7 @@ def test_split_attention_checkpoints_load_both_ways(ckpt):
                                      decode_head=dict(TINY_CATSEG_HEAD))).eval()
     with torch.no_grad():
         for layer in tuned.clip.text_encoder.layers:
-            layer.attn.qkv.v_weight.add_(0.1)
+            layer.attn.qkv.v.weight.add_(0.1)
     plain = build(tiny_segmentor_cfg(ckpt, trained=True, decode_head=dict(TINY_CATSEG_HEAD)))
     state = tuned.state_dict()
     assert set(state) == set(plain.state_dict())  # the fused qkv.weight keys are kept
@@ -148,3 +148,18 @@ def test_split_attention_checkpoints_load_both_ways(ckpt):
         expected = tuned(image, mode='tensor')
         assert torch.allclose(plain(image, mode='tensor'), expected, atol=1e-5)
         assert torch.allclose(again(image, mode='tensor'), expected, atol=1e-5)
+
+
+def test_catseg_optimizer_decays_query_value_weights_at_the_encoder_rate(ckpt):
+    from mmengine.optim import build_optim_wrapper
+    cat = build(tiny_segmentor_cfg(ckpt, trained=True, finetune='attention',
+                                   decode_head=dict(TINY_CATSEG_HEAD)))
+    wrapper = build_optim_wrapper(cat, dict(  # the schedule of configs/_base_/schedules
+        type='OptimWrapper', optimizer=dict(type='AdamW', lr=2e-4, weight_decay=1e-4),
+        constructor='fgclip2_mm.FGCLIP2OptimWrapperConstructor',
+        paramwise_cfg=dict(lr_mult={'clip.': 0.01})))
+    q = cat.clip.vision_backbone.layers[0].attn.qkv.q.weight
+    k = cat.clip.vision_backbone.layers[0].attn.qkv.k.weight
+    group = [g for g in wrapper.optimizer.param_groups if any(p is q for p in g['params'])][0]
+    assert group['weight_decay'] == 1e-4 and group['lr'] == pytest.approx(2e-6)
+    assert not any(p is k for g in wrapper.optimizer.param_groups for p in g['params'])

@@ -152,7 +152,7 @@ def test_trained_head_loss_gradients_and_frozen_parts(ckpt, finetune):
         assert vision_attn <= with_grad
         assert not any(n.startswith('text_encoder.') for n in with_grad)
     else:  # CAT-Seg: q / v weights of both towers only (see test_mmseg_catseg_head.py)
-        assert with_grad and all(n.endswith(('q_weight', 'v_weight')) for n in with_grad)
+        assert with_grad and all(n.endswith(('q.weight', 'v.weight')) for n in with_grad)
         assert any(n.startswith('text_encoder.') for n in with_grad)
     assert not cat.clip.text_encoder.training
     bad = torch.full((2, 48, 64), 40)

@@ -14,8 +14,8 @@ as well.
 
 FG-CLIP 2 fuses the three projections into one ``qkv`` Linear (rows q, k, v). A gradient
 mask on that tensor would still let AdamW's decoupled weight decay shrink the frozen key
-rows, so :class:`QVTrainableQKV` replaces the Linear by three parameters of which only q and
-v require gradients; its state dict keeps the fused ``weight`` / ``bias`` keys, so
+rows, so :class:`QVTrainableQKV` replaces the Linear by three projections of which only q
+and v require gradients; its state dict keeps the fused ``weight`` / ``bias`` keys, so
 checkpoints load in both directions.
 """
 from typing import Iterator
@@ -27,10 +27,14 @@ from torch import nn
 
 class QVTrainableQKV(nn.Module):
     """Drop-in replacement of a fused ``qkv`` ``nn.Linear(D, 3D)`` whose query and value
-    rows are trainable parameters and whose key rows and bias are frozen.
+    projections are trainable and whose key projection and bias are frozen.
 
-    ``weight`` (3D, D) and ``bias`` (3D,) read like the Linear's (``Attention.cross`` slices
-    them), and the module's state dict holds exactly ``weight`` and ``bias``.
+    The three projections are bias-free ``nn.Linear(D, D)`` children ``q``, ``k`` and ``v``,
+    so an optimizer constructor that decays Linear weights decays the trained q / v weights
+    as CAT-Seg's AdamW does (``train_net.py`` l.197-226: weight decay 1e-4 on every
+    non-norm parameter). ``weight`` (3D, D) and ``bias`` (3D,) read like the Linear's
+    (``Attention.cross`` slices them), and the state dict holds exactly ``weight`` and
+    ``bias``.
 
     Args:
         linear (nn.Linear): The fused projection; its values are copied.
@@ -38,14 +42,17 @@ class QVTrainableQKV(nn.Module):
 
     def __init__(self, linear: nn.Linear) -> None:
         super().__init__()
-        if linear.out_features != 3 * linear.in_features or linear.bias is None:
+        dims = linear.in_features
+        if linear.out_features != 3 * dims or linear.bias is None:
             raise ValueError(f'expected a fused qkv Linear(D, 3D) with bias, got '
-                             f'Linear({linear.in_features}, {linear.out_features}, '
+                             f'Linear({dims}, {linear.out_features}, '
                              f'bias={linear.bias is not None})')
-        q, k, v = linear.weight.detach().clone().chunk(3, dim=0)
-        self.q_weight = nn.Parameter(q)
-        self.k_weight = nn.Parameter(k, requires_grad=False)
-        self.v_weight = nn.Parameter(v)
+        weight = linear.weight.detach()
+        for name, part in zip(_PARTS, weight.chunk(3, dim=0)):
+            proj = nn.Linear(dims, dims, bias=False, device=weight.device, dtype=weight.dtype)
+            proj.weight.data.copy_(part)
+            setattr(self, name, proj)
+        self.k.weight.requires_grad_(False)
         self.bias = nn.Parameter(linear.bias.detach().clone(), requires_grad=False)
         self._register_state_dict_hook(_fuse_state)
         self._register_load_state_dict_pre_hook(_split_state)
@@ -53,7 +60,7 @@ class QVTrainableQKV(nn.Module):
     @property
     def weight(self) -> torch.Tensor:
         """The fused (3D, D) weight, rows q, k, v."""
-        return torch.cat([self.q_weight, self.k_weight, self.v_weight])
+        return torch.cat([self.q.weight, self.k.weight, self.v.weight])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(..., D) -> (..., 3D), as the fused Linear."""
@@ -61,22 +68,25 @@ class QVTrainableQKV(nn.Module):
 
     def train_rows(self) -> Iterator[nn.Parameter]:
         """The trainable parameters (q and v weights)."""
-        return iter((self.q_weight, self.v_weight))
+        return iter((self.q.weight, self.v.weight))
+
+
+_PARTS = ('q', 'k', 'v')
 
 
 def _fuse_state(module: QVTrainableQKV, state: dict, prefix: str, local_metadata) -> dict:
-    """State-dict hook: ``q_weight`` / ``k_weight`` / ``v_weight`` -> one ``weight``."""
-    parts = [state.pop(prefix + name) for name in ('q_weight', 'k_weight', 'v_weight')]
+    """State-dict hook: ``q.weight`` / ``k.weight`` / ``v.weight`` -> one ``weight``."""
+    parts = [state.pop(f'{prefix}{name}.weight') for name in _PARTS]
     state[prefix + 'weight'] = torch.cat(parts)
     return state
 
 
 def _split_state(state: dict, prefix: str, *args) -> None:
-    """Load pre-hook: a fused ``weight`` -> ``q_weight`` / ``k_weight`` / ``v_weight``."""
+    """Load pre-hook: a fused ``weight`` -> ``q.weight`` / ``k.weight`` / ``v.weight``."""
     fused = state.pop(prefix + 'weight', None)
     if fused is not None:
-        for name, part in zip(('q_weight', 'k_weight', 'v_weight'), fused.chunk(3, dim=0)):
-            state[prefix + name] = part
+        for name, part in zip(_PARTS, fused.chunk(3, dim=0)):
+            state[f'{prefix}{name}.weight'] = part
 
 
 def finetune_qv_attention(attentions) -> None:
