@@ -14,8 +14,10 @@ arbitrary pickled code), we:
   sandbox, so the pickled name is bound to :func:`_history_buffer_getattr`, which only
   returns HistoryBuffer's statistics methods;
 * replace mmengine's local-file checkpoint loader with :func:`load_checkpoint_file`, which
-  loads ``.safetensors`` files without pickle at all and every other file with
-  ``weights_only=True``.
+  loads ``.safetensors`` files without pickle at all, every other file with
+  ``weights_only=True``, and a checkpoint *folder* (ours, official FG-CLIP 2, SigLIP 2
+  NaFlex) through :func:`~fgclip2_mm.models.utils.checkpoint_folder.load_checkpoint_folder`,
+  so ``init_cfg=dict(type='Pretrained', checkpoint=FOLDER)`` and ``load_from=FOLDER`` work.
 
 Both happen once, on ``import fgclip2_mm`` (see :func:`register_checkpoint_support`), so a
 ``custom_imports`` entry or a ``fgclip2_mm.X`` type in any config is enough.
@@ -90,21 +92,27 @@ def load_checkpoint_file(filename: str,
     ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` is set).
 
     Args:
-        filename (str): ``*.safetensors`` (released/converted weights: no pickle at all) or
-            a torch checkpoint written by mmengine (loaded with ``weights_only=True`` and the
-            allow-list of :func:`mmengine_checkpoint_globals`; with
-            ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` as plain ``torch.load`` loads it).
+        filename (str): ``*.safetensors`` (released/converted weights: no pickle at all), a
+            checkpoint folder (safetensors inside, any layout of
+            :mod:`fgclip2_mm.models.utils.checkpoint_folder`) or a torch checkpoint written
+            by mmengine (loaded with ``weights_only=True`` and the allow-list of
+            :func:`mmengine_checkpoint_globals`; with ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``
+            as plain ``torch.load`` loads it).
         map_location (str | torch.device, optional): Same as :func:`torch.load`.
 
     Returns:
-        dict: The checkpoint (for safetensors: the flat state dict).
+        dict: The checkpoint (for safetensors: the flat state dict; for a folder:
+        ``{'state_dict': ..., 'meta': ...}`` with our keys).
     """
+    device = 'cpu' if map_location is None or callable(map_location) else str(map_location)
+    if os.path.isdir(filename):
+        from fgclip2_mm.models.utils.checkpoint_folder import load_checkpoint_folder
+        return load_checkpoint_folder(filename, device=device)
     if not os.path.isfile(filename):
         raise FileNotFoundError(f'checkpoint file not found: {filename}')
     if filename.endswith('.safetensors'):
         from safetensors.torch import load_file
-        device = 'cpu' if map_location is None or callable(map_location) else map_location
-        return load_file(filename, device=str(device))
+        return load_file(filename, device=device)
     try:
         return torch.load(filename, map_location=map_location, **_weights_only_kwargs())
     except pickle.UnpicklingError as err:

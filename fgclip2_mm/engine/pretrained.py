@@ -1,23 +1,22 @@
-"""``FGCLIP2Pretrained``: initialise FG-CLIP 2 from a SigLIP 2 or FG-CLIP 2 checkpoint folder.
+"""``FGCLIP2Pretrained``: the strict variant of mmengine's ``Pretrained`` for checkpoint folders.
 
-The released stage-2 recipe starts from ``siglip2-base-patch16-naflex`` with
-``--from_siglip2`` (spec 4.2): the SigLIP 2 weights are loaded, then the FG-CLIP 2 extras
-are derived (64 -> 196 long-position stretch, box/long heads copied from the text head,
-dense head copied from the MAP head). This initializer does the same through the
-safetensors-only machinery of :mod:`fgclip2_mm.apis.model_loading` (no pickle), for:
+The usual way to start from a checkpoint folder is mmengine's own initializer,
+``model.init_cfg=dict(type='Pretrained', checkpoint=FOLDER)`` (or ``load_from=FOLDER``):
+mmengine applies it after every other ``init_cfg`` entry and loads non-strictly, logging
+missing and unexpected keys. A folder of any layout (ours, official FG-CLIP 2, SigLIP 2
+NaFlex with its FG-CLIP 2 extras derived, spec 4.2 ``--from_siglip2``) reaches it through
+the local checkpoint-loader scheme (:mod:`fgclip2_mm.engine.checkpoint`), which hands it to
+:func:`~fgclip2_mm.models.utils.checkpoint_folder.load_checkpoint_folder`.
 
-* an official Hugging Face folder (``config.json`` with ``model_type`` ``siglip2`` or
-  ``fgclip2``, ``model.safetensors``);
-* our folder (``fgclip2_mm_config.json`` + ``fgclip2_mm.safetensors``, e.g. written by
-  ``tools/model_converters/fgclip2_hf_to_mm.py`` or :func:`fgclip2_mm.apis.save_fgclip2`).
-
-Use it as ``model.init_cfg=dict(type='FGCLIP2Pretrained', checkpoint=FOLDER)``;
-:meth:`FGCLIP2.init_weights` applies it after every other initialisation, and the runner's
-``load_from`` / ``--resume`` (loaded afterwards) still win.
+``dict(type='FGCLIP2Pretrained', checkpoint=FOLDER)`` reads the folder with the same
+reader and loads it strictly: every key of the model must come from the folder except the
+optional region / hard-negative scales of an official folder and the loss buffers; anything
+else raises one ``ValueError`` listing the keys. Like every initializer other than
+``Pretrained``, it runs in its place in the ``init_cfg`` list (the FG-CLIP 2 towers set their
+initial values at construction, so nothing runs after it unless listed after it). A missing
+folder raises ``FileNotFoundError`` saying how to get one.
 """
 import os
-
-from mmengine.logging import MMLogger
 
 from ..registry import WEIGHT_INITIALIZERS
 
@@ -31,13 +30,6 @@ HOW_TO_GET = ('download one on a machine with internet, e.g. `huggingface-cli do
 class FGCLIP2PretrainedInit:
     """Load a checkpoint folder into an :class:`FGCLIP2` model, strictly.
 
-    Every key of the model must come from the checkpoint except the FG-CLIP 2 extras of a
-    SigLIP 2 folder (derived with :meth:`FGCLIP2.init_from_siglip2`), the optional region
-    and hard-negative scales of an official folder (kept at their initial value) and the
-    loss buffers (``losses.*``, e.g. the CMR threshold, which starts at its initial
-    value). Missing, unexpected or mis-shaped keys raise one ``ValueError`` listing them; a
-    vision position table of another grid size is resized (logged).
-
     Args:
         checkpoint (str): The checkpoint folder.
     """
@@ -46,36 +38,16 @@ class FGCLIP2PretrainedInit:
         if not isinstance(checkpoint, (str, os.PathLike)):
             raise ValueError(f'checkpoint must be a folder path, got {checkpoint!r}')
         self.checkpoint = os.fspath(checkpoint)
+        self.wholemodule = False  # set by mmengine's initialize(); unused
 
     def __call__(self, module) -> None:
         """Load the folder into ``module`` (an FGCLIP2) in place."""
-        from fgclip2_mm.apis.model_loading import (check_keys, folder_kind, hf_folder_to_mm,
-                                                   read_hf_folder, read_mm_folder)
-        path = self.checkpoint
-        if not os.path.isdir(path):
-            raise FileNotFoundError(f'FGCLIP2Pretrained: checkpoint folder not found: {path!r}; '
-                                    + HOW_TO_GET)
-        siglip2 = False
-        if folder_kind(path) == 'hf':
-            config, state = read_hf_folder(path)
-            _, state = hf_folder_to_mm(state, config)
-            siglip2 = config['model_type'] == 'siglip2'
-        else:
-            _, state = read_mm_folder(path)
-        allowed = set(check_keys(state, module.arch_dict(), siglip2=siglip2))
-        result = module.load_state_dict(state, strict=False)
-        missing = sorted(k for k in result.missing_keys
-                         if k not in allowed and not k.startswith('losses.'))
-        if missing or result.unexpected_keys:
-            raise ValueError(f'FGCLIP2Pretrained: loading {path!r}: missing keys {missing}, '
-                             f'unexpected keys {sorted(result.unexpected_keys)}')
-        logger = MMLogger.get_current_instance()
-        if siglip2:
-            module.init_from_siglip2()
-            logger.info(f'FGCLIP2Pretrained: {path} is a SigLIP 2 checkpoint; derived the '
-                        'FG-CLIP 2 extras (196-position stretch, walk heads, dense head)')
-        logger.info(f'FGCLIP2Pretrained: loaded {len(state)} tensors from {path}'
-                    + (f'; kept the initial values of {sorted(allowed)}' if allowed else ''))
+        from fgclip2_mm.models.utils.checkpoint_folder import (load_folder_into,
+                                                               read_checkpoint_folder)
+        if not os.path.isdir(self.checkpoint):
+            raise FileNotFoundError(f'FGCLIP2Pretrained: checkpoint folder not found: '
+                                    f'{self.checkpoint!r}; ' + HOW_TO_GET)
+        load_folder_into(module, read_checkpoint_folder(self.checkpoint))
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(checkpoint={self.checkpoint!r})'

@@ -53,9 +53,10 @@ class FGCLIP2DetBackbone(BaseModule):
         vit (dict): Config of :class:`~fgclip2_mm.models.FGCLIP2VisionTransformer` (arch,
             attn_impl, ...); ``out_type``, ``out_indices`` and ``frozen`` are set here.
             Defaults to ``dict(type='FGCLIP2VisionTransformer', arch='base')``.
-        checkpoint (str, optional): A :func:`fgclip2_mm.apis.load_fgclip2` folder; its
-            architecture wins over ``vit['arch']`` and its vision weights are loaded (the
-            tower stays frozen). None keeps the built (random) weights, for tests.
+        checkpoint (str, optional): A checkpoint folder of any layout (see
+            :mod:`~fgclip2_mm.models.utils.checkpoint_folder`); its architecture wins over
+            ``vit['arch']`` and its vision weights are loaded (the tower stays frozen).
+            None keeps the built (random) weights, for tests.
         out_indices (Sequence[int], optional): The four tapped layers, shallow to deep
             (negative values count from the end; a layer may repeat for shallow towers).
             None spreads them evenly: layer ``round(L * k / 4) - 1`` for k = 1..4 (for a
@@ -78,14 +79,15 @@ class FGCLIP2DetBackbone(BaseModule):
         vit = copy.deepcopy(vit) if vit is not None else dict(
             type='FGCLIP2VisionTransformer', arch='base')
         source = None
-        if checkpoint is not None:
-            from fgclip2_mm.apis import load_fgclip2
-            source = load_fgclip2(checkpoint, attn_impl=vit.get('attn_impl', 'sdpa'))
-            vit['arch'] = copy.deepcopy(source.vision_backbone.arch)
+        if checkpoint is not None:  # any layout; the folder is read once
+            from fgclip2_mm.models.utils.checkpoint_folder import (load_folder_into,
+                                                                   read_checkpoint_folder)
+            source = read_checkpoint_folder(checkpoint)
+            vit['arch'] = copy.deepcopy(source.arch['vision'])
         vit.update(out_type='raw', out_indices=-1, frozen=frozen)
         self.vit = build_owned(vit, MODELS)
         if source is not None:
-            self.vit.load_state_dict(source.vision_backbone.state_dict())
+            load_folder_into(self.vit, source, prefix='vision_backbone.')
             del source
         self.checkpoint = checkpoint
         self.embed_dims = dims = self.vit.embed_dims

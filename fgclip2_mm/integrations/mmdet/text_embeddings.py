@@ -16,7 +16,6 @@ The encoding and the disk cache are the evaluation package's
 templates, language and walk), so a vocabulary costs one text-tower pass per machine and
 detection shares cache entries with the zero-shot evaluation.
 """
-import json
 import os
 import os.path as osp
 from typing import List, Optional, Sequence, Union
@@ -63,15 +62,8 @@ def load_templates(spec: Union[str, Sequence[str]]) -> List[str]:
 def checkpoint_arch(folder: str) -> dict:
     """The complete arch dict of a :func:`fgclip2_mm.apis.load_fgclip2` folder, read from
     its config file only (no weights are loaded)."""
-    from fgclip2_mm.apis.model_loading import HF_CONFIG, OUR_CONFIG, folder_kind
-    from fgclip2_mm.models.utils import get_arch, hf_config_to_arch
-    kind = folder_kind(os.fspath(folder))
-    name = OUR_CONFIG if kind == 'mm' else HF_CONFIG
-    with open(osp.join(folder, name), encoding='utf-8') as f:
-        config = json.load(f)
-    if kind == 'mm':
-        return get_arch(config['model'].get('arch', 'base'))
-    return hf_config_to_arch(config)
+    from fgclip2_mm.models.utils.checkpoint_folder import read_folder_config
+    return read_folder_config(os.fspath(folder))[2]  # cached: shared with the backbone's read
 
 
 def default_cache_dir() -> str:

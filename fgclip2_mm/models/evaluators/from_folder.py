@@ -3,7 +3,7 @@
 ``tools/test.py CONFIG FOLDER`` swaps the config's model for
 ``dict(type='fgclip2_mm.FGCLIP2FromFolder', path=FOLDER)``: the architecture comes from the
 folder (our ``fgclip2_mm_config.json`` or the official ``config.json``), the weights are
-loaded strictly from safetensors (:func:`fgclip2_mm.apis.load_fgclip2`).
+loaded strictly from safetensors (as :func:`fgclip2_mm.apis.load_fgclip2` does).
 """
 import os
 
@@ -22,7 +22,7 @@ def FGCLIP2FromFolder(path: str, attn_impl: str = 'sdpa'):  # noqa: N802 (a regi
     Returns:
         FGCLIP2: The model (eval mode, fp32, on the CPU; the runner moves it).
     """
-    from fgclip2_mm.apis.model_loading import load_fgclip2
+    from ..vlms.build_from_folder import build_fgclip2_from_folder
     if not os.path.isdir(os.fspath(path)):
         raise FileNotFoundError(f'FGCLIP2FromFolder: checkpoint folder not found: {path!r}')
-    return load_fgclip2(os.fspath(path), attn_impl=attn_impl)
+    return build_fgclip2_from_folder(os.fspath(path), attn_impl=attn_impl).eval()

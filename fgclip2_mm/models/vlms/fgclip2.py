@@ -10,7 +10,7 @@ from mmengine.structures import BaseDataElement
 from torch import nn
 
 from fgclip2_mm.registry import MODELS
-from fgclip2_mm.utils.build import build_owned
+from fgclip2_mm.utils.build import build_owned, owned_scope
 from ..utils.arch_zoo import get_arch
 from ..losses import (FGCLIP2HardNegativeLoss, FGCLIP2RegionContrastiveLoss,
                       FGCLIP2SigmoidLoss, FGCLIP2TICLoss)
@@ -37,8 +37,6 @@ LOSS_ROLES = {
     'tic': FGCLIP2TICLoss,
     'hard_negative': FGCLIP2HardNegativeLoss
 }
-#: ``init_cfg`` types applied after every other initialisation (see :meth:`init_weights`).
-PRETRAINED_INIT_TYPES = ('FGCLIP2Pretrained', 'fgclip2_mm.FGCLIP2Pretrained')
 
 
 @MODELS.register_module()
@@ -102,10 +100,11 @@ class FGCLIP2(BaseModel):
             graph). Each prefix must match a parameter. Defaults to ().
         data_preprocessor (dict | nn.Module, optional): Data preprocessor (config).
             Defaults to ``dict(type='FGCLIP2DataPreprocessor')``.
-        init_cfg (dict | list[dict], optional): mmengine init config. Entries of type
-            ``'FGCLIP2Pretrained'`` (a converted SigLIP 2 / FG-CLIP 2 checkpoint folder, see
-            :class:`fgclip2_mm.engine.FGCLIP2PretrainedInit`) are applied last, after
-            every other initialisation. Defaults to None.
+        init_cfg (dict | list[dict], optional): mmengine init config, e.g.
+            ``dict(type='Pretrained', checkpoint=FOLDER)`` for any checkpoint folder (ours,
+            official FG-CLIP 2, SigLIP 2 NaFlex; read by
+            :mod:`~fgclip2_mm.models.utils.checkpoint_folder`), which mmengine applies
+            after every other entry. Defaults to None.
     """
 
     def __init__(self,
@@ -121,14 +120,10 @@ class FGCLIP2(BaseModel):
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='FGCLIP2DataPreprocessor')
-        cfgs = [] if init_cfg is None else copy.deepcopy(
-            list(init_cfg) if isinstance(init_cfg, (list, tuple)) else [init_cfg])
-        pretrained = [c for c in cfgs if c.get('type') in PRETRAINED_INIT_TYPES]
-        others = [c for c in cfgs if c.get('type') not in PRETRAINED_INIT_TYPES]
         # Built here, in our scope: BaseModel would resolve a bare type in the host's scope.
         super().__init__(
-            data_preprocessor=build_owned(data_preprocessor, MODELS), init_cfg=others or None)
-        self.pretrained_cfgs = pretrained
+            data_preprocessor=build_owned(data_preprocessor, MODELS),
+            init_cfg=copy.deepcopy(init_cfg))
         if vision_backbone is None:
             vision_backbone = dict(type='FGCLIP2VisionTransformer', arch=get_arch(arch)['vision'])
         if text_encoder is None:
@@ -171,25 +166,15 @@ class FGCLIP2(BaseModel):
                 param.requires_grad_(False)
 
     def init_weights(self) -> None:
-        """mmengine initialisation, then the ``FGCLIP2Pretrained`` entries of ``init_cfg``
-        (so a checkpoint is never overwritten by a random init)."""
-        super().init_weights()
-        if self.pretrained_cfgs:
-            from fgclip2_mm.engine.pretrained import FGCLIP2PretrainedInit
-            for cfg in self.pretrained_cfgs:
-                FGCLIP2PretrainedInit(**{k: v for k, v in cfg.items() if k != 'type'})(self)
+        """mmengine's initialisation (``Pretrained`` entries last), with bare initializer
+        names resolved in our scope whatever the host's default scope is (ours, e.g.
+        ``FGCLIP2SelfSimilarDenseInit``, first; mmengine's through the parent registry)."""
+        with owned_scope():
+            super().init_weights()
 
     def arch_dict(self) -> dict:
         """The complete arch dict ``dict(vision=..., text=...)`` of the built towers."""
         return copy.deepcopy(dict(vision=self.vision_backbone.arch, text=self.text_encoder.arch))
-
-    def init_from_siglip2(self) -> None:
-        """Derive the FG-CLIP 2 extras from SigLIP 2 weights (``--from_siglip2``): stretch
-        the text positions 64 -> 196, copy ``head`` into the box/long heads and the MAP head
-        into the dense head."""
-        self.text_encoder.init_long_pos_from_short()
-        self.text_encoder.init_walk_heads_from_head()
-        self.vision_backbone.init_dense_head_from_head()
 
     # -------------------------------------------------------------- official inference API
     def get_image_features(self,
