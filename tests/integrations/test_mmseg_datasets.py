@@ -123,7 +123,8 @@ def test_16bit_loader_reduces_zero_label_without_wrapping(tmp_path):
 def test_coco_object_layout_and_conversion(tmp_path):
     stuff = np.array([[0, 79, 80], [170, 255, 12]], np.uint8)
     objects = glue.coco_stuff_to_object(stuff)
-    assert objects.tolist() == [[1, 80, 0], [0, 255, 13]]
+    # SCLIP's COCO-Object: stuff *and* unlabeled pixels are background, nothing is ignored
+    assert objects.tolist() == [[1, 80, 0], [0, 0, 13]]
     with pytest.raises(ValueError, match='0..170'):
         glue.coco_stuff_to_object(np.array([[171]], np.uint8))
     root = str(tmp_path)

@@ -2,7 +2,9 @@
 
 For every ``<root>/annotations/<split>/*_labelTrainIds.png`` (written by mmseg's
 ``tools/dataset_converters/coco_stuff164k.py``) writes ``*_objectTrainIds.png`` next to it:
-the 80 thing classes become 1..80, every stuff class the background 0, unlabeled stays 255.
+the 80 thing classes become 1..80, every stuff class and the unlabeled pixels the
+background 0 (SCLIP's COCO-Object). Maps written by an earlier version (unlabeled kept as
+255) are not rewritten without ``--overwrite``.
 
 Example::
 
