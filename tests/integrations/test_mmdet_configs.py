@@ -60,7 +60,50 @@ def test_config_parses(path):
         assert len(meta.classes_zh) == len(meta.classes)
         if 'ov_coco' in path:
             assert (len(meta.base_classes), len(meta.novel_classes)) == (48, 17)
-            assert cfg.default_hooks.checkpoint.save_best == 'coco/novel_ap50'
+    # val is the test split: no OV config may select a checkpoint on it (issue 13, item 7)
+    assert cfg.default_hooks.checkpoint.get('save_best') is None
+
+
+# F-ViT's settings (wusize/CLIPSelf@1c7fe9c F-ViT/configs/ov_coco/
+# fvit_vitb16_upsample_fpn_bs64_3e_ovcoco_eva_original.py and .../ov_lvis/
+# fvit_vitb16_upsample_fpn_bs64_4x_ovlvis_eva_original.py, lines in the project README table)
+FVIT = {
+    'ov_coco': dict(score_thr=0.01, nms_iou=0.4, max_per_img=100, vlm_temperature=75.0,
+                    beta=0.8, bg_weight=0.6, rpn_type='RPNHead', low_quality=False,
+                    warmup=250),
+    'ov_lvis': dict(score_thr=0.0001, nms_iou=0.5, max_per_img=300, vlm_temperature=50.0,
+                    beta=0.6, bg_weight=0.9, rpn_type='fgclip2_mm.FGCLIP2RPNHead',
+                    low_quality=True, warmup=250),
+}
+REAL = [p for p in CONFIGS if '/synthetic/' not in p]
+
+
+@pytest.mark.parametrize('path', REAL, ids=[osp.relpath(p, CONFIG_DIR) for p in REAL])
+def test_real_data_configs_use_the_fvit_settings(path):
+    cfg = Config.fromfile(path)
+    want = FVIT['ov_coco' if '/ov_coco/' in path else 'ov_lvis']
+    model, head = cfg.model, cfg.model.roi_head.bbox_head
+    assert model.test_cfg.rcnn.score_thr == want['score_thr']
+    assert model.test_cfg.rcnn.nms.iou_threshold == want['nms_iou']
+    assert model.test_cfg.rcnn.max_per_img == want['max_per_img']
+    assert (model.test_cfg.rpn.nms_pre, model.test_cfg.rpn.max_per_img) == (2000, 1000)
+    assert model.rpn_head.type == want['rpn_type'] and model.rpn_head.num_convs == 2
+    assert model.train_cfg.rcnn.assigner.match_low_quality == want['low_quality']
+    ensemble = head.ensemble
+    assert (ensemble.alpha, ensemble.temperature) == (0.1, want['vlm_temperature'])
+    assert ensemble.background is True and head.background == 'text'
+    large_lvis = '/ov_lvis/' in path and ('l16' in path or 'so400m' in path)
+    assert ensemble.beta == (0.4 if large_lvis else want['beta'])  # 0.4: F-ViT's L/14 LVIS
+    assert head.bg_loss_weight == want['bg_weight']
+    assert (head.num_shared_convs, head.num_shared_fcs, head.num_reg_fcs) == (4, 2, 1)
+    assert head.classifier == dict(temperature=50.0, relu=True)
+    assert head.text_embeddings.templates.en == 'vild_en'
+    assert head.text_embeddings.name_style == 'vild'
+    assert cfg.param_scheduler[0].end == want['warmup']
+    train = cfg.train_dataloader.dataset
+    assert train.type != 'ClassBalancedDataset' and 'oversample_thr' not in train
+    assert train.type in ('fgclip2_mm.FGCLIP2CocoDataset', 'fgclip2_mm.FGCLIP2LVISV1Dataset')
+    assert cfg.test_dataloader.dataset.type == train.type
 
 
 def test_package_lookups_work_without_pkg_resources():

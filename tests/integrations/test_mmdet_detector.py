@@ -173,24 +173,78 @@ def test_vocabulary_swaps_and_languages(ckpt, cache_dir):
         det.set_vocabulary(CLASSES, language='fr')
 
 
-def test_ensemble_weights_base_and_novel_scores(ckpt, cache_dir):
-    det = build(ckpt, cache_dir, ensemble=dict(alpha=0.0, beta=1.0, temperature=10.0))
+@pytest.mark.parametrize('with_bg', [True, False], ids=['fvit-bg-in-softmax', 'classes-only'])
+def test_ensemble_weights_base_and_novel_scores(ckpt, cache_dir, with_bg):
+    """F-ViT (fvit_head.py:113-119): the region softmax runs over the classes and the
+    background embedding, the background ensembled with alpha; the synthetic setting
+    (background=False) over the classes only, the background probability the classifier's."""
+    det = build(ckpt, cache_dir,
+                ensemble=dict(alpha=0.0, beta=1.0, temperature=10.0, background=with_bg))
     head = det.roi_head.bbox_head
     logits = torch.randn(5, len(CLASSES) + 1)
     regions = torch.randn(5, head.fc_cls.embed_dims)
     probs = head.class_probs(logits, regions)
     cls = logits.softmax(-1)
-    vlm = (10.0 * torch.nn.functional.normalize(regions, dim=-1) @
-           head.fc_cls.class_embeds.t()).softmax(-1)
+    texts = head.fc_cls.weights() if with_bg else head.fc_cls.class_embeds
+    assert texts.shape[0] == len(CLASSES) + int(with_bg)
+    vlm = (10.0 * torch.nn.functional.normalize(regions, dim=-1) @ texts.t()).softmax(-1)
     torch.testing.assert_close(probs[:, :3], cls[:, :3])  # base: alpha = 0
     torch.testing.assert_close(probs[:, 3], vlm[:, 3])  # novel: beta = 1
-    torch.testing.assert_close(probs[:, -1], cls[:, -1])  # background unchanged
+    torch.testing.assert_close(probs[:, -1], cls[:, -1])  # background: alpha = 0
     torch.testing.assert_close(head.class_probs(logits), cls)
+    # the two normalisations differ (the background takes part of the region softmax)
+    other = build(ckpt, cache_dir,
+                  ensemble=dict(alpha=0.0, beta=1.0, temperature=10.0, background=not with_bg))
+    other.roi_head.bbox_head.load_state_dict(head.state_dict())
+    assert (other.roi_head.bbox_head.class_probs(logits, regions)[:, 3] - probs[:, 3]).abs(
+    ).max() > 1e-4
+
+
+def test_background_is_the_text_of_background_or_learned(ckpt, cache_dir):
+    """``background='text'`` (F-ViT's learn_bg=False): a fixed buffer equal to the prompt
+    embedding of "background" (Chinese: 背景), not a parameter; ``'learned'``: a parameter."""
+    det = build(ckpt, cache_dir)
+    cls = det.roi_head.bbox_head.fc_cls
+    assert cls.background == 'text'
+    assert 'bg_embed' not in dict(det.named_parameters(recurse=True)) and not any(
+        n.endswith('bg_embed') for n, _ in det.named_parameters())
+    embedder = FGCLIP2TextEmbedder(ckpt, templates=dict(en='synthetic_en', zh='synthetic_zh'),
+                                   cache_dir=cache_dir)
+    torch.testing.assert_close(cls.bg_embed, embedder.encode(['background'], 'en')[0])
+    det.set_vocabulary(CLASSES, classes_zh=VOCAB['classes_zh'], language='zh')
+    torch.testing.assert_close(cls.bg_embed, embedder.encode(['背景'], 'zh', ['背景'])[0])
+    assert not any(n.endswith('bg_embed') for n in det.state_dict()), 'not in checkpoints'
+
+    cfg = ConfigDict(tiny_detector_cfg(ckpt, cache_dir, vocabulary=VOCAB))
+    cfg.roi_head.bbox_head.background = 'learned'
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        learned = MMDET_MODELS.build(cfg)
+    assert any(n.endswith('fc_cls.bg_embed') for n, _ in learned.named_parameters())
+    with pytest.raises(ValueError, match='not be given'):
+        learned.roi_head.bbox_head.fc_cls.set_class_embeddings(
+            torch.randn(2, cls.embed_dims), background=torch.randn(cls.embed_dims))
+    with pytest.raises(ValueError, match='must be given'):
+        cls.set_class_embeddings(torch.randn(2, cls.embed_dims))
+
+
+def test_fvit_relu_before_the_cosine(ckpt, cache_dir):
+    """``classifier.relu`` (F-ViT's ReLU on the class FC, fvit_head.py:95-96) makes every
+    region embedding non-negative; without it some components are negative."""
+    det = build(ckpt, cache_dir)
+    cls = det.roi_head.bbox_head.fc_cls
+    x = torch.randn(64, cls.in_features)
+    assert (cls.embed(x) < 0).any()
+    cls.relu = True
+    assert (cls.embed(x) >= 0).all() and (cls.embed(x) > 0).any()
 
 
 @pytest.mark.parametrize('change,match', [
     (dict(language='klingon'), 'language'),
     (dict(ensemble=dict(alpha=1.5)), 'alpha, beta in \\[0, 1\\]'),
+    (dict(ensemble=dict(temperature=0.0)), 'temperature > 0'),
+    (dict(ensemble=dict(gamma=1.0)), 'ensemble takes'),
+    (dict(background='zero'), "background='zero' is not supported"),
+    (dict(classifier=dict(embed_dims=32, background='text')), 'set background on the box head'),
     (dict(reg_class_agnostic=False), 'class-agnostic'),
 ])
 def test_bad_head_settings_are_rejected(ckpt, cache_dir, change, match):

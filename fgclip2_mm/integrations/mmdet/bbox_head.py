@@ -15,9 +15,19 @@ from fgclip2_mm.utils.build import build_owned
 from .text_embeddings import LANGUAGES, FGCLIP2TextEmbedder, checkpoint_arch
 from .utils import host_scope
 
-ENSEMBLE_KEYS = ('alpha', 'beta', 'temperature')
-#: F-ViT's OV-COCO setting (alpha for base classes, beta for novel, region temperature).
-DEFAULT_ENSEMBLE = dict(alpha=0.1, beta=0.8, temperature=50.0)
+ENSEMBLE_KEYS = ('alpha', 'beta', 'temperature', 'background')
+#: F-ViT's OV-COCO test-time ensemble (wusize/CLIPSelf
+#: F-ViT/configs/ov_coco/fvit_vitb16_upsample_fpn_bs64_3e_ovcoco_eva_original.py:68-70:
+#: ``vlm_temperature=75.0, alpha=0.1, beta=0.8``; its OV-LVIS configs use temperature 50,
+#: beta 0.6 (B) / 0.4 (L)). ``background``: the region softmax runs over the classes *and*
+#: the background embedding, and the background probability is ensembled with ``alpha``
+#: like a base class (F-ViT/models/fvit_head.py:38-44, 113-119: 'background' is appended
+#: to the seen classes and to the embeddings); False: softmax over the C classes only, the
+#: background probability is the classifier's.
+DEFAULT_ENSEMBLE = dict(alpha=0.1, beta=0.8, temperature=75.0, background=True)
+#: The word embedded as the background with ``background='text'`` (F-ViT embeds
+#: 'background' with the class prompts, F-ViT/tools/dump_coco_openclip_feature.py:20).
+BACKGROUND_NAMES = dict(en='background', zh='背景')
 
 
 @MODELS.register_module()
@@ -25,14 +35,15 @@ class FGCLIP2OVBBoxHead(ConvFCBBoxHead):
     """Open-vocabulary box head (F-ViT design) on FG-CLIP 2 text embeddings.
 
     * classification: :class:`FGCLIP2TextClassifier` (cosine to the class embeddings of the
-      current vocabulary + a learned background, learned temperature); classes outside the
+      current vocabulary + a background embedding, learned temperature); classes outside the
       training split (``base_classes``) are masked out of the training softmax and their
       targets get zero weight (counted in the log), so novel classes are never supervised;
     * regression: class-agnostic (``reg_class_agnostic`` is forced to True);
     * test-time ensemble (:meth:`class_probs`): with region embeddings from the FG-CLIP 2
       dense map, ``p_c = cls_c^(1 - a) * vlm_c^a`` with a = ``alpha`` for base classes and
       ``beta`` for the others, ``vlm = softmax(temperature * cos(region, class texts))``
-      over the C classes; the background probability is the classifier's.
+      over the C classes and the background (``ensemble.background``, F-ViT) or over the
+      C classes only.
 
     Args:
         classifier (dict, optional): Extra arguments of :class:`FGCLIP2TextClassifier`;
@@ -46,10 +57,17 @@ class FGCLIP2OVBBoxHead(ConvFCBBoxHead):
             dataset metainfo.
         language (str): ``'en'``, ``'zh'``, ``'en+zh'`` or ``'auto'``. Defaults to ``'en'``.
         ensemble (dict, optional): ``alpha`` (base), ``beta`` (novel), ``temperature`` of the
-            region score; None disables the ensemble. Defaults to F-ViT's COCO values
-            :data:`DEFAULT_ENSEMBLE`.
+            region score and ``background`` (see :data:`DEFAULT_ENSEMBLE`); missing keys
+            take F-ViT's OV-COCO values :data:`DEFAULT_ENSEMBLE`; None disables the
+            ensemble.
         bg_loss_weight (float): Weight of background RoIs in the classification loss
             (F-ViT: 0.6 on OV-COCO, 0.9 on OV-LVIS). Defaults to 1.0.
+        background (str): ``'text'``: the background is the fixed text embedding of
+            ``background_names`` in the vocabulary's language, with the same templates
+            (F-ViT, ``learn_bg=False``); ``'learned'``: a trained embedding. Defaults to
+            ``'text'``.
+        background_names (dict, optional): ``en`` / ``zh`` words for ``'text'``. Defaults
+            to :data:`BACKGROUND_NAMES`.
         **kwargs: :class:`mmdet.models.roi_heads.bbox_heads.ConvFCBBoxHead` arguments.
     """
 
@@ -60,6 +78,8 @@ class FGCLIP2OVBBoxHead(ConvFCBBoxHead):
                  language: str = 'en',
                  ensemble: Optional[dict] = DEFAULT_ENSEMBLE,
                  bg_loss_weight: float = 1.0,
+                 background: str = 'text',
+                 background_names: Optional[dict] = None,
                  **kwargs) -> None:
         kwargs = copy.deepcopy(kwargs)
         if kwargs.get('reg_class_agnostic') is False:
@@ -69,6 +89,11 @@ class FGCLIP2OVBBoxHead(ConvFCBBoxHead):
         with host_scope():
             super().__init__(**kwargs)
         classifier = dict(copy.deepcopy(classifier or {}), type='FGCLIP2TextClassifier')
+        if 'background' in classifier:
+            raise ValueError('set background on the box head (background=...), not in '
+                             'classifier: the head encodes the background text')
+        classifier['background'] = background
+        self.background_names = dict(BACKGROUND_NAMES, **(background_names or {}))
         if 'embed_dims' not in classifier:
             if not (text_embeddings or {}).get('checkpoint'):
                 raise ValueError('give classifier.embed_dims (the FG-CLIP 2 text width) or '
@@ -84,9 +109,10 @@ class FGCLIP2OVBBoxHead(ConvFCBBoxHead):
         self._embedder = None
         if ensemble is not None:
             unknown = sorted(set(ensemble) - set(ENSEMBLE_KEYS))
-            if unknown or not all(0 <= ensemble.get(k, 0) <= 1 for k in ('alpha', 'beta')):
-                raise ValueError(f'ensemble takes {ENSEMBLE_KEYS} with alpha, beta in [0, 1], '
-                                 f'got {ensemble}')
+            if unknown or not all(0 <= ensemble.get(k, 0) <= 1 for k in ('alpha', 'beta')) \
+                    or ensemble.get('temperature', 1) <= 0:
+                raise ValueError(f'ensemble takes {ENSEMBLE_KEYS} with alpha, beta in [0, 1] '
+                                 f'and temperature > 0, got {ensemble}')
             ensemble = dict(DEFAULT_ENSEMBLE, **ensemble)
         self.ensemble = ensemble
         if bg_loss_weight < 0:
@@ -129,7 +155,8 @@ class FGCLIP2OVBBoxHead(ConvFCBBoxHead):
                 every class counts as base.
             language (str, optional): Overrides the head's language for this vocabulary.
             embeds (Tensor, optional): (C, D) embeddings to use instead of encoding the
-                names (e.g. random ones for an ablation).
+                names (e.g. random ones for an ablation); with ``background='text'`` the
+                background word is still encoded.
         """
         classes = [str(c) for c in classes]
         if base_classes is not None:
@@ -140,10 +167,25 @@ class FGCLIP2OVBBoxHead(ConvFCBBoxHead):
             raise ValueError(f'got {embeds.shape[0]} embeddings for {len(classes)} classes')
         base = set(self.base_classes) if self.base_classes is not None else set(classes)
         is_base = torch.tensor([c in base for c in classes], dtype=torch.bool)
-        self.fc_cls.set_class_embeddings(embeds, trainable=is_base)
+        background = None
+        if self.fc_cls.background == 'text':
+            background = self.background_embedding(language or self.language)
+        self.fc_cls.set_class_embeddings(embeds, trainable=is_base, background=background)
         self.is_base = is_base.to(self.fc_cls.class_embeds.device)
         self.classes = classes
         self.num_classes = len(classes)
+
+    def background_embedding(self, language: str) -> torch.Tensor:
+        """(D,) text embedding of the background word(s) in ``language`` (``'auto'``: the
+        English word), encoded like a class name."""
+        if not self.text_embeddings:
+            raise ValueError("background='text' encodes the background word: give the box "
+                             "head text_embeddings=dict(checkpoint=...), or background="
+                             "'learned'")
+        en, zh = self.background_names['en'], self.background_names['zh']
+        if language == 'zh':
+            return self.embedder.encode([zh], 'zh', [zh])[0]
+        return self.embedder.encode([en], language, [zh])[0]
 
     # ---------------------------------------------------------------------------- loss
     def loss_and_target(self, cls_score, bbox_pred, rois, sampling_results, rcnn_train_cfg,
@@ -184,11 +226,17 @@ class FGCLIP2OVBBoxHead(ConvFCBBoxHead):
         probs = cls_score.float().softmax(-1)
         if region_embeds is None or self.ensemble is None:
             return probs
-        cos = F.normalize(region_embeds.float(), dim=-1) @ self.fc_cls.class_embeds.t()
-        vlm = (cos * self.ensemble['temperature']).softmax(-1)
-        weight = torch.where(self.is_base, self.ensemble['alpha'], self.ensemble['beta'])
-        fg = probs[:, :-1].pow(1 - weight) * vlm.pow(weight)
-        return torch.cat([fg, probs[:, -1:]], dim=1)
+        with_bg = bool(self.ensemble['background'])
+        texts = self.fc_cls.weights() if with_bg else self.fc_cls.class_embeds
+        cos = F.normalize(region_embeds.float(), dim=-1) @ texts.float().t()
+        vlm = (cos * self.ensemble['temperature']).softmax(-1)  # (N, C + 1) or (N, C)
+        alpha, beta = self.ensemble['alpha'], self.ensemble['beta']
+        weight = torch.where(self.is_base, alpha, beta)
+        fg = probs[:, :-1].pow(1 - weight) * vlm[:, :self.num_classes].pow(weight)
+        bg = probs[:, -1:]
+        if with_bg:  # F-ViT counts the background as a seen class (fvit_head.py:38-44)
+            bg = bg.pow(1 - alpha) * vlm[:, -1:].pow(alpha)
+        return torch.cat([fg, bg], dim=1)
 
     def _predict_by_feat_single(self,
                                 roi: torch.Tensor,

@@ -7,6 +7,7 @@ from mmengine.logging import MMLogger
 from mmengine.model import is_model_wrapper
 
 from fgclip2_mm.registry import HOOKS
+from .datasets import base_datasets, check_label_order, label_cat_ids, lvis_base_classes
 
 
 def vocabulary_from_metainfo(metainfo: dict, source: str = 'dataset') -> dict:
@@ -32,6 +33,11 @@ class FGCLIP2VocabularyHook(Hook):
     training vocabulary. The embeddings come from the box head's disk cache after the
     first time. Chinese / bilingual vocabularies use the head's ``language``.
 
+    Each time, the vocabulary is checked against the dataset's label order
+    (:func:`~fgclip2_mm.integrations.mmdet.datasets.check_label_order`): a json whose
+    categories differ from the metainfo ``classes`` (a 48-category OV-COCO training file, a
+    reordered or renamed category) raises instead of shifting every label.
+
     Args:
         language (str, optional): Override the box head's language. Defaults to None.
         classes_zh_file (str, optional): Chinese names, one per line in the order of the
@@ -39,35 +45,56 @@ class FGCLIP2VocabularyHook(Hook):
             LVIS). Defaults to None.
         base_from_frequency (dict, optional): For datasets whose metainfo has no
             ``base_classes`` (LVIS): ``dict(ann_file=..., novel=('r', ))`` makes every
-            category of that LVIS-style file whose ``frequency`` is not in ``novel`` a base
-            class (OV-LVIS: the 866 common + frequent classes). Defaults to None.
+            class whose category in that LVIS-style file has a ``frequency`` not in
+            ``novel`` a base class (OV-LVIS: the 866 common + frequent classes). Matched
+            by **category id** against the dataset's ``cat_ids`` (names differ: LVIS files
+            spell ``speaker_(stero_equipment)``, mmdet ``speaker_(stereo_equipment)``).
+            Without ``ann_file`` the dataset's own categories are used (an
+            ``FGCLIP2LVISV1Dataset``). Defaults to None.
+        check_order (bool): Check the vocabulary against the dataset's label order.
+            Defaults to True.
     """
 
     priority = 'VERY_HIGH'
 
     def __init__(self, language: Optional[str] = None,
                  classes_zh_file: Optional[str] = None,
-                 base_from_frequency: Optional[dict] = None) -> None:
+                 base_from_frequency: Optional[dict] = None,
+                 check_order: bool = True) -> None:
         self.language = language
         self.classes_zh_file = classes_zh_file
-        if base_from_frequency is not None and 'ann_file' not in base_from_frequency:
-            raise ValueError('base_from_frequency needs ann_file (an LVIS-style json whose '
-                             'categories have "frequency")')
+        if base_from_frequency is not None:
+            unknown = sorted(set(base_from_frequency) - {'ann_file', 'novel'})
+            if unknown:
+                raise ValueError(f'base_from_frequency takes ann_file and novel, got {unknown}')
         self.base_from_frequency = base_from_frequency
-        self._base = None
+        self.check_order = check_order
+        self._categories = None
         self._train_vocab = None
 
-    def _frequency_base(self) -> list:
-        if self._base is None:
-            ann_file = self.base_from_frequency['ann_file']
-            novel = tuple(self.base_from_frequency.get('novel', ('r', )))
-            with open(ann_file, encoding='utf-8') as f:
-                cats = json.load(f)['categories']
-            missing = [c.get('name') for c in cats if 'frequency' not in c]
-            if missing:
-                raise ValueError(f'{ann_file}: categories without "frequency": {missing[:5]}')
-            self._base = [c['name'] for c in cats if c['frequency'] not in novel]
-        return self._base
+    def _frequency_base(self, dataset, classes: list, name: str) -> list:
+        """Base classes of ``dataset`` by category id (see ``base_from_frequency``)."""
+        ann_file = self.base_from_frequency.get('ann_file')
+        novel = tuple(self.base_from_frequency.get('novel', ('r', )))
+        if ann_file is None:
+            subs = base_datasets(dataset)
+            cats = getattr(subs[0], 'ann_categories', None)
+            if cats is None:
+                raise ValueError(f'base_from_frequency without ann_file needs the {name} '
+                                 'dataset to keep its categories (fgclip2_mm.'
+                                 f'FGCLIP2LVISV1Dataset), got {type(subs[0]).__name__}')
+            categories, source = [dict(c, id=i) for i, c in cats.items()], subs[0].ann_file
+        else:
+            if self._categories is None:  # read once: an LVIS file is large
+                with open(ann_file, encoding='utf-8') as f:
+                    self._categories = json.load(f)['categories']
+            categories, source = self._categories, ann_file
+        base = lvis_base_classes(categories, label_cat_ids(dataset, f'{name} dataset'),
+                                 classes, novel, source)
+        MMLogger.get_current_instance().info(
+            f'FGCLIP2VocabularyHook: {len(base)} base classes of {len(classes)} (category '
+            f'frequency not in {novel}, matched by id in {source})')
+        return base
 
     def _classes_zh(self, classes: list) -> list:
         with open(self.classes_zh_file, encoding='utf-8') as f:
@@ -86,11 +113,14 @@ class FGCLIP2VocabularyHook(Hook):
         return model
 
     def _apply(self, runner, dataloader, name: str) -> dict:
-        vocab = vocabulary_from_metainfo(dataloader.dataset.metainfo, f'{name} dataset')
+        dataset = dataloader.dataset
+        vocab = vocabulary_from_metainfo(dataset.metainfo, f'{name} dataset')
+        if self.check_order:
+            check_label_order(dataset, vocab['classes'], f'{name} dataset')
         if 'classes_zh' not in vocab and self.classes_zh_file is not None:
             vocab['classes_zh'] = self._classes_zh(vocab['classes'])
         if 'base_classes' not in vocab and self.base_from_frequency is not None:
-            vocab['base_classes'] = self._frequency_base()
+            vocab['base_classes'] = self._frequency_base(dataset, vocab['classes'], name)
         if self.language is not None:
             vocab['language'] = self.language
         model = self._detector(runner)

@@ -9,10 +9,9 @@ import json
 import os.path as osp
 from typing import Optional
 
-from mmdet.datasets import CocoDataset
-
-from fgclip2_mm.synthetic_world.world_info import palette
 from fgclip2_mm.registry import DATASETS
+from fgclip2_mm.synthetic_world.world_info import palette
+from .datasets import FGCLIP2CocoDataset
 
 
 def coco_file_metainfo(ann_file: str) -> dict:
@@ -46,9 +45,11 @@ def coco_file_metainfo(ann_file: str) -> dict:
 
 
 @DATASETS.register_module()
-class FGCLIP2SyntheticDetDataset(CocoDataset):
+class FGCLIP2SyntheticDetDataset(FGCLIP2CocoDataset):
     """``CocoDataset`` whose metainfo (unless given) is the annotation file's
-    (:func:`coco_file_metainfo`). Arguments as ``CocoDataset``'s."""
+    (:func:`coco_file_metainfo`); it keeps the file's categories
+    (:class:`~fgclip2_mm.integrations.mmdet.datasets.FGCLIP2CocoDataset`). Arguments as
+    ``CocoDataset``'s."""
 
     def __init__(self, ann_file: str = '', metainfo: Optional[dict] = None,
                  data_root: str = '', **kwargs) -> None:

@@ -2,7 +2,9 @@
 
 A class embedding is the L2-normalised mean over templates of the L2-normalised box-walk
 embeddings of ``template.format(name)`` (prompt ensembling; ``_`` in names, as in LVIS's
-``aerosol_can``, becomes a space). Languages:
+``aerosol_can``, becomes a space). Templates may hold ``{article}`` (``a`` / ``an``), as
+ViLD's do (the built-in set ``vild_en``, F-ViT's prompts); ``name_style='vild'`` prepares
+names as F-ViT does. Languages:
 
 - ``'en'``: the English names with the English templates;
 - ``'zh'``: the Chinese names (``classes_zh``) with the Chinese templates;
@@ -26,6 +28,25 @@ import torch.nn.functional as F
 from .utils import contains_cjk
 
 LANGUAGES = ('en', 'zh', 'en+zh', 'auto')
+#: ``'plain'``: ``_`` -> space, prompts lower-cased (our default). ``'vild'``: F-ViT's
+#: ``processed_name`` (wusize/CLIPSelf F-ViT/tools/clip_utils.py:9-15: ``_`` -> space,
+#: ``/`` -> `` or ``, lower-case, trailing ``.`` dropped) on English names, prompts kept
+#: as written (F-ViT does not lower-case them: "There is a ...", "This is a ...").
+NAME_STYLES = ('plain', 'vild')
+ARTICLE = '{article}'
+
+
+def article(name: str) -> str:
+    """``'an'`` when ``name`` starts with a lower-case vowel, else ``'a'`` (F-ViT's
+    ``article``, clip_utils.py:5-6, applied to the raw class name)."""
+    return 'an' if name[:1] in tuple('aeiou') else 'a'
+
+
+def display_name(name: str, style: str = 'plain', lang: str = 'en') -> str:
+    """The class name as it goes into the prompts (see :data:`NAME_STYLES`)."""
+    if style == 'vild' and lang == 'en':
+        return name.replace('_', ' ').replace('/', ' or ').lower().rstrip('.')
+    return name.replace('_', ' ')
 TEMPLATE_DIR = osp.join(osp.dirname(__file__), 'templates')
 DEFAULT_TEMPLATES = dict(en='ovd_en', zh='ovd_zh')
 CACHE_ENV = 'FGCLIP2_MM_CACHE'
@@ -87,6 +108,8 @@ class FGCLIP2TextEmbedder:
         cache_dir (str | bool, optional): Cache folder; None for
             :func:`default_cache_dir`, False to disable the cache.
         batch_size (int): Prompts per text-tower pass. Defaults to 256.
+        name_style (str): How names enter the prompts, one of :data:`NAME_STYLES`.
+            Defaults to ``'plain'``.
     """
 
     def __init__(self,
@@ -95,7 +118,8 @@ class FGCLIP2TextEmbedder:
                  templates: Optional[dict] = None,
                  walk_type: str = 'box',
                  cache_dir: Union[str, bool, None] = None,
-                 batch_size: int = 256) -> None:
+                 batch_size: int = 256,
+                 name_style: str = 'plain') -> None:
         if not isinstance(checkpoint, (str, os.PathLike)) or not osp.isdir(checkpoint):
             raise ValueError(f'text_embeddings.checkpoint must be an FG-CLIP 2 checkpoint '
                              f'folder, got {checkpoint!r}')
@@ -109,6 +133,10 @@ class FGCLIP2TextEmbedder:
         self.walk_type = walk_type
         self.cache_dir = default_cache_dir() if cache_dir is None else cache_dir
         self.batch_size = int(batch_size)
+        if name_style not in NAME_STYLES:
+            raise ValueError(f'text_embeddings.name_style={name_style!r} is not supported, '
+                             f'expected one of {NAME_STYLES}')
+        self.name_style = name_style
         self._model = None
         self._tokenizer = None
 
@@ -123,18 +151,37 @@ class FGCLIP2TextEmbedder:
                                                short_length=text.max_len,
                                                long_length=text.long_len)
 
+    def prompts(self, name: str, lang: str) -> List[str]:
+        """The prompts of one class name with ``lang``'s templates (before the tokenizer;
+        lower-cased there unless ``name_style='vild'``)."""
+        shown = display_name(name, self.name_style, lang)
+        return [t.replace(ARTICLE, article(name)).format(shown) for t in self.templates[lang]]
+
     def _prompted(self, names: Sequence[str], lang: str) -> torch.Tensor:
-        """(C, D) prompt-ensembled embeddings of ``names`` with ``lang``'s templates."""
+        """(C, D) prompt-ensembled embeddings of ``names`` with ``lang``'s templates; names
+        are grouped by article when the templates hold ``{article}``."""
         from fgclip2_mm.evaluation.text_embeddings import (TextEmbeddingCache,
                                                            vocabulary_embeddings)
         self._load()
         cache = TextEmbeddingCache(self.cache_dir) if self.cache_dir else None
-        names = [n.replace('_', ' ') for n in names]
+        templates = self.templates[lang]
+        groups = {}  # article (or None) -> indices of names
+        for i, name in enumerate(names):
+            key = article(name) if any(ARTICLE in t for t in templates) else None
+            groups.setdefault(key, []).append(i)
+        out = torch.empty(0)
         with torch.inference_mode():
-            return vocabulary_embeddings(
-                self._model, self._tokenizer, names, self.templates[lang],
-                walk=self.walk_type, lang=lang, cache=cache,
-                batch_size=self.batch_size).float().cpu()
+            for key, idx in groups.items():
+                embeds = vocabulary_embeddings(
+                    self._model, self._tokenizer,
+                    [display_name(names[i], self.name_style, lang) for i in idx],
+                    [t.replace(ARTICLE, key) for t in templates] if key else templates,
+                    walk=self.walk_type, lang=lang, lowercase=self.name_style != 'vild',
+                    cache=cache, batch_size=self.batch_size).float().cpu()
+                if out.numel() == 0:
+                    out = embeds.new_empty(len(names), embeds.shape[1])
+                out[idx] = embeds
+        return out
 
     def encode(self,
                classes: Sequence[str],

@@ -1,8 +1,13 @@
 # OV-COCO 48/17 (OVR-CNN split): train on the 48 base classes' boxes, test on all 65 with
-# OVCocoMetric's base / novel AP50. Annotation files: see the project README.
+# OVCocoMetric's base / novel AP50. Annotation files: see the project README. The 65 classes,
+# their order and the 48 / 17 split are F-ViT's (wusize/CLIPSelf F-ViT/datasets/
+# mscoco_65_classes.json, mscoco_seen_classes.json, mscoco_unseen_classes.json). Both files
+# keep all 65 categories: labels follow the file's categories (mmdet maps by name, in file
+# order), and FGCLIP2CocoDataset lets the vocabulary hook check that they match `classes`.
 _base_ = 'mmdet::_base_/datasets/coco_detection.py'
 
 data_root = 'data/coco/'
+dataset_type = 'fgclip2_mm.FGCLIP2CocoDataset'
 base_classes = (
     'person', 'bicycle', 'car', 'motorcycle', 'train', 'truck', 'boat', 'bench', 'bird',
     'horse', 'sheep', 'bear', 'zebra', 'giraffe', 'backpack', 'handbag', 'suitcase',
@@ -53,6 +58,7 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=8,
     dataset=dict(
+        type=dataset_type,
         data_root=data_root,
         metainfo=metainfo,
         ann_file='zero-shot/instances_train2017_seen_2_65_cat.json',
@@ -60,6 +66,7 @@ train_dataloader = dict(
         pipeline=train_pipeline))
 val_dataloader = dict(
     dataset=dict(
+        type=dataset_type,
         data_root=data_root,
         metainfo=metainfo,
         ann_file='zero-shot/instances_val2017_all_2.json',

@@ -1,8 +1,12 @@
 # OV-LVIS 866/337: train on the common + frequent classes' annotations (rare removed), test
 # on LVIS v1 val with mask and box AP, APr (the 337 rare = novel classes), APc, APf.
+# No repeat-factor sampling: F-ViT trains on the plain dataset (wusize/CLIPSelf
+# F-ViT/configs/ov_lvis/fvit_vitb16_upsample_fpn_bs64_4x_ovlvis_eva_original.py:200-204,
+# type='LVISV1DatasetOV', no ClassBalancedDataset), so mmdet's LVIS base wrapper is removed.
 _base_ = 'mmdet::_base_/datasets/lvis_v1_instance.py'
 
 data_root = 'data/lvis_v1/'
+dataset_type = 'fgclip2_mm.FGCLIP2LVISV1Dataset'  # mmdet's + the file's categories (ids)
 image_size = (1024, 1024)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -24,11 +28,17 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=8,
     dataset=dict(
-        dataset=dict(
-            data_root=data_root,
-            ann_file='annotations/lvis_v1_train_norare.json',
-            pipeline=train_pipeline)))
-val_dataloader = dict(dataset=dict(data_root=data_root, pipeline=test_pipeline))
+        _delete_=True,
+        type=dataset_type,
+        data_root=data_root,
+        # F-ViT's file name (lvis:202): lvis_v1_train.json without rare annotations, all
+        # 1203 categories (see the README)
+        ann_file='annotations/lvis_v1_train_seen_1203_cat.json',
+        data_prefix=dict(img=''),
+        filter_cfg=dict(filter_empty_gt=True, min_size=32),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    dataset=dict(type=dataset_type, data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(
     _delete_=True,

@@ -1,4 +1,6 @@
-# F-ViT OV-COCO schedule: AdamW 1e-4, wd 0.1, 3 epochs, no decay, batch 64, fp16.
+# F-ViT OV-COCO schedule: AdamW 1e-4, wd 0.1, 3 epochs, no decay, 250 warm-up iterations,
+# batch 64, fp16, gradient clip 1.0 (wusize/CLIPSelf
+# F-ViT/configs/ov_coco/fvit_vitb16_upsample_fpn_bs64_3e_ovcoco_eva_original.py:215-225).
 _base_ = 'mmdet::_base_/schedules/schedule_1x.py'
 
 max_epochs = 3
