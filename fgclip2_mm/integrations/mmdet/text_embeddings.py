@@ -77,12 +77,22 @@ def load_templates(spec: Union[str, Sequence[str]]) -> List[str]:
     for t in templates:
         if t.count('{}') != 1:
             raise ValueError(f'template {t!r} in {source} must contain exactly one "{{}}"')
+        if '{' in t.replace('{}', '').replace(ARTICLE, ''):
+            raise ValueError(f'template {t!r} in {source}: only "{{}}" (the name) and '
+                             f'"{ARTICLE}" may be in braces')
     return templates
 
 
 def checkpoint_arch(folder: str) -> dict:
     """The complete arch dict of a :func:`fgclip2_mm.apis.load_fgclip2` folder, read from
-    its config file only (no weights are loaded)."""
+    its config file only (no weights are loaded).
+
+    Raises:
+        ValueError: Not a checkpoint folder, or a config file that is empty, not JSON or
+            holds an invalid size (the message starts with the file and names the key;
+            :func:`~fgclip2_mm.models.utils.model_config.read_model_config`, the one
+            validated reader).
+    """
     from fgclip2_mm.models.utils.checkpoint_folder import read_folder_config
     return read_folder_config(os.fspath(folder))[2]  # cached: shared with the backbone's read
 
