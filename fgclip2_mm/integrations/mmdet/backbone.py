@@ -209,4 +209,7 @@ class FGCLIP2DetBackbone(BaseModule):
             spare = grid_h * grid_w
             flat = tokens.new_zeros(batch, spare + 1, dims)
             flat = flat.scatter(1, rows[..., None].expand(-1, -1, dims), tokens)[:, :spare]
-        return flat.transpose(1, 2).reshape(batch, dims, grid_h, grid_w)
+        # contiguous: the transposed view is channels-last, convs keep that layout, and
+        # mmcv's CPU RoIAlign (mmcv 2.1 ops/roi_align.py, no .contiguous()) reads its input
+        # as NCHW: with two or more images per batch the RoI features were wrong
+        return flat.transpose(1, 2).reshape(batch, dims, grid_h, grid_w).contiguous()
