@@ -8,7 +8,8 @@ of a batch is at most the spread of patch counts inside one bucket (at most a fe
 the grid, since every image of a bucket is resized to nearly fill it).
 """
 import sys
-from typing import List, Optional, Sequence, Tuple
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Dict, Hashable, List, Optional, Sequence, Tuple
 
 from fgclip2_mm.utils.naflex import (get_image_size_for_max_num_patches,
                                                    select_patch_budget)
@@ -40,8 +41,7 @@ def plan_batches(sizes: Sequence[Tuple[int, int]],
         list[tuple[int, list[int]]]: ``(budget, image indices)`` per batch; every index
         appears once.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f'batch_size must be a positive int, got {batch_size!r}')
+    check_batch_size(batch_size)
     budgets = [max_num_patches or select_patch_budget(h, w, patch_size) for h, w in sizes]
     counts = [patch_count(h, w, b, patch_size) for (h, w), b in zip(sizes, budgets)]
     order = sorted(range(len(sizes)), key=lambda i: (budgets[i], -counts[i], i))
@@ -79,3 +79,45 @@ class Progress:
         if self.bar is not None:
             self.bar.file.write('\n')
             self.bar.file.flush()
+
+
+def group_batches(keys: Sequence[Hashable], batch_size: int) -> List[List[int]]:
+    """Indices of equal ``keys`` in batches of at most ``batch_size``.
+
+    For hosts whose batch must be uniform to give one-by-one results (mmdet pads a batch to
+    its largest image, an mmseg segmentor picks one NaFlex grid per batch), the key is what
+    has to agree (the padded input shape, the image size).
+
+    Args:
+        keys (Sequence[Hashable]): One key per item.
+        batch_size (int): Most items per batch.
+
+    Returns:
+        list[list[int]]: Batches, in the order of each key's first item; inside a batch the
+        input order is kept. Every index appears once.
+    """
+    check_batch_size(batch_size)
+    groups: Dict[Hashable, List[int]] = {}
+    for index, key in enumerate(keys):
+        groups.setdefault(key, []).append(index)
+    return [members[s:s + batch_size] for members in groups.values()
+            for s in range(0, len(members), batch_size)]
+
+
+def thread_map(fn: Callable, items: Sequence, workers: int = 0) -> list:
+    """``[fn(x) for x in items]``, in a thread pool of ``workers`` threads when > 1.
+
+    Decoding (PIL, cv2) and resizing release the GIL, so a few threads overlap them; the
+    results keep the order of ``items`` and the first exception is raised as is.
+    """
+    if workers <= 1 or len(items) <= 1:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(min(workers, len(items))) as pool:
+        return list(pool.map(fn, items))
+
+
+def check_batch_size(batch_size) -> int:
+    """``batch_size`` when it is a positive int; ValueError naming it otherwise."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f'batch_size must be a positive int, got {batch_size!r}')
+    return batch_size

@@ -1,14 +1,61 @@
-"""``DetInferencer`` for the open-vocabulary detector: any vocabulary, English or Chinese."""
-import copy
-from typing import Optional, Sequence, Union
+"""``DetInferencer`` for the open-vocabulary detector: any vocabulary, English or Chinese.
 
+Inputs (one image, a list or a folder) are checked before any model work: an empty folder,
+a missing or non-image file, a float or wrongly shaped array each raise one error naming
+the folder, the file or the array's index. Lists are batched without changing results:
+mmdet pads a batch to its largest image and the padded border changes the FPN / RPN
+outputs near every smaller image's edge, so only images whose *padded* input shape agrees
+(after the test pipeline's resize and the preprocessor's ``pad_size_divisor``) share a
+batch (:func:`fgclip2_mm.apis.batching.group_batches`).
+"""
+import copy
+import math
+import os
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
 from mmdet.apis import DetInferencer
 
+from fgclip2_mm.apis.batching import Progress, check_batch_size, group_batches, thread_map
+from fgclip2_mm.apis.images import as_image_list, inspect_image, is_path
 from .hooks import vocabulary_from_metainfo
 from .text_embeddings import LANGUAGES
 from .utils import parse_vocabulary
 
 TEXT_LANGUAGES = ('auto', 'en', 'zh')
+#: Images run through the test pipeline at once (per ``batch_size``) before they are grouped
+#: by padded shape; bounds the decoded images held in memory.
+WINDOW_BATCHES = 8
+FLOAT_HINT = ('mmdet reads arrays as cv2.imread gives them (uint8 BGR, 0-255) and would take '
+              'float values as 0-255 intensities, so [0, 1] floats would come out black; pass '
+              'uint8 BGR, e.g. (img * 255).round().astype(np.uint8) for [0, 1] floats')
+
+
+def check_det_input(source, index: int = 0):
+    """One inferencer input: an image path (str / Path, returned as str) or an (H, W, 3)
+    uint8 BGR array (mmdet's convention). Raises before any model work.
+
+    Raises:
+        FileNotFoundError: A path that is not a file.
+        ValueError: A file that is not an image, a float / non-uint8 / wrongly shaped array.
+        TypeError: Anything else.
+    """
+    if is_path(source):
+        inspect_image(source, index)  # names the file; reads its header only
+        return os.fspath(source)
+    if isinstance(source, np.ndarray):
+        if np.issubdtype(source.dtype, np.floating):
+            raise ValueError(f'image {index}: {source.dtype} array; {FLOAT_HINT}')
+        if source.dtype != np.uint8:
+            raise ValueError(f'image {index}: {source.dtype} array; expected uint8 BGR '
+                             '(0-255); scale other integer types to 8 bits first')
+        if source.ndim != 3 or source.shape[2] != 3 or not source.shape[0] or \
+                not source.shape[1]:
+            raise ValueError(f'image {index}: array of shape {source.shape}; expected '
+                             '(H, W, 3) uint8 BGR')
+        return source
+    raise TypeError(f'image {index}: expected an image path (str / pathlib.Path) or an '
+                    f'(H, W, 3) uint8 BGR array, got {type(source).__name__}')
 
 
 class FGCLIP2OVDetInferencer(DetInferencer):
@@ -33,7 +80,10 @@ class FGCLIP2OVDetInferencer(DetInferencer):
         device (str, optional): Device. Defaults to None (mmdet's choice).
         palette (str): Visualisation palette (``'random'`` for free vocabularies).
             Defaults to ``'random'``.
-        show_progress (bool): Progress bar. Defaults to False.
+        show_progress (bool, optional): Progress bar on stderr; None: for lists of more
+            than 64 images. Defaults to None.
+        num_workers (int): Threads that decode and run the test pipeline (0: in the calling
+            thread). Defaults to 0.
     """
 
     def __init__(self,
@@ -43,14 +93,17 @@ class FGCLIP2OVDetInferencer(DetInferencer):
                  language: str = 'auto',
                  device: Optional[str] = None,
                  palette: str = 'random',
-                 show_progress: bool = False) -> None:
+                 show_progress: Optional[bool] = None,
+                 num_workers: int = 0) -> None:
         if language not in TEXT_LANGUAGES:
             raise ValueError(f'language={language!r} is not supported for texts, expected one '
                              f'of {TEXT_LANGUAGES}')
         self.language = language
         self._pending_texts = texts
         super().__init__(model=model, weights=weights, device=device, scope='mmdet',
-                         palette=palette, show_progress=show_progress)
+                         palette=palette, show_progress=bool(show_progress))
+        self.show_progress = show_progress
+        self.num_workers = int(num_workers)
         if texts is not None:
             self.set_vocabulary(texts)
         self._pending_texts = None
@@ -97,10 +150,97 @@ class FGCLIP2OVDetInferencer(DetInferencer):
             self.visualizer.dataset_meta = self.model.dataset_meta
         return names
 
-    def __call__(self, inputs, texts: Union[str, Sequence[str], None] = None, **kwargs) -> dict:
-        """Run ``DetInferencer.__call__``; ``texts`` (one vocabulary for all inputs)
-        replaces the current vocabulary first. See ``DetInferencer.__call__`` for the
-        other arguments (``out_dir``, ``pred_score_thr``, ``return_datasamples``, ...)."""
+    def _inputs_to_list(self, inputs) -> list:
+        """One image, a list or a folder (its image files by suffix, sorted) as a list of
+        checked inputs (see :func:`check_det_input`); raises before any model work."""
+        items, _ = as_image_list(inputs)  # an empty list / folder: ValueError naming it
+        return [check_det_input(item, index) for index, item in enumerate(items)]
+
+    def _pad_key(self, data: dict) -> tuple:
+        """Shape the data preprocessor pads one packed input to (alone in its batch)."""
+        divisor = int(getattr(self.model.data_preprocessor, 'pad_size_divisor', 1) or 1)
+        height, width = data['inputs'].shape[-2:]
+        return (math.ceil(height / divisor) * divisor, math.ceil(width / divisor) * divisor)
+
+    def preprocess(self, inputs: list, batch_size: int = 1, **kwargs):
+        """Batches of equal padded shape (so each result equals the one-by-one result).
+
+        Images go through the test pipeline a window of ``WINDOW_BATCHES * batch_size`` at a
+        time (``num_workers`` threads), then are grouped by :meth:`_pad_key`.
+
+        Yields:
+            tuple: ``(indices, (original inputs, collated data))`` per batch.
+        """
+        check_batch_size(batch_size)
+        window = WINDOW_BATCHES * batch_size
+        for start in range(0, len(inputs), window):
+            chunk = inputs[start:start + window]
+            packed = thread_map(self.pipeline, chunk, self.num_workers)
+            for batch in group_batches([self._pad_key(p) for p in packed], batch_size):
+                yield ([start + i for i in batch],
+                       self.collate_fn([(chunk[i], packed[i]) for i in batch]))
+
+    def __call__(self,
+                 inputs,
+                 texts: Union[str, Sequence[str], None] = None,
+                 batch_size: int = 1,
+                 return_vis: bool = False,
+                 show: bool = False,
+                 wait_time: int = 0,
+                 no_save_vis: bool = False,
+                 draw_pred: bool = True,
+                 pred_score_thr: float = 0.3,
+                 return_datasamples: bool = False,
+                 print_result: bool = False,
+                 no_save_pred: bool = True,
+                 out_dir: str = '') -> dict:
+        """Detect the vocabulary's classes in one image, a list or a folder.
+
+        As ``DetInferencer.__call__``, with one vocabulary for all inputs and batches of
+        equal padded shape (a batch never mixes shapes, so results do not depend on
+        ``batch_size``); outputs keep the order of the inputs, and array inputs are saved
+        as ``<input index>.jpg`` / ``.json``.
+
+        Args:
+            inputs (str | Path | np.ndarray | list): Image paths, (H, W, 3) uint8 BGR arrays,
+                a list of them or a folder.
+            texts (str | Sequence[str], optional): Replaces the vocabulary first.
+            batch_size (int): Most images per forward. Defaults to 1.
+            return_vis, show, wait_time, no_save_vis, draw_pred, pred_score_thr,
+                return_datasamples, print_result, no_save_pred, out_dir: as for
+                ``DetInferencer.__call__``.
+
+        Returns:
+            dict: ``predictions`` (one per input) and ``visualization`` (one per input when
+            drawn, else empty).
+        """
+        ori_inputs = self._inputs_to_list(inputs)  # every input checked: no model work yet
+        check_batch_size(batch_size)
         if texts is not None:
             self.set_vocabulary(texts)
-        return super().__call__(inputs, **kwargs)
+        predictions: List = [None] * len(ori_inputs)
+        visuals: List = [None] * len(ori_inputs)
+        first_vis, first_pred = self.num_visualized_imgs, self.num_predicted_imgs
+        bar = Progress(len(ori_inputs), self.show_progress)
+        for indices, (ori_imgs, data) in self.preprocess(ori_inputs, batch_size):
+            preds = self.forward(data)
+            for index, image, pred in zip(indices, ori_imgs, preds):
+                # counters name array inputs: set them to the input's index
+                self.num_visualized_imgs = first_vis + index
+                self.num_predicted_imgs = first_pred + index
+                vis = self.visualize([image], [pred], return_vis=return_vis, show=show,
+                                     wait_time=wait_time, draw_pred=draw_pred,
+                                     pred_score_thr=pred_score_thr, no_save_vis=no_save_vis,
+                                     img_out_dir=out_dir)
+                out = self.postprocess([pred], vis, return_datasamples=return_datasamples,
+                                       print_result=print_result, no_save_pred=no_save_pred,
+                                       pred_out_dir=out_dir)
+                predictions[index] = out['predictions'][0]
+                visuals[index] = None if out['visualization'] is None else \
+                    out['visualization'][0]
+            bar.update(len(indices))
+        bar.close()
+        self.num_visualized_imgs = first_vis + len(ori_inputs)
+        self.num_predicted_imgs = first_pred + len(ori_inputs)
+        return dict(predictions=predictions,
+                    visualization=[v for v in visuals if v is not None])

@@ -89,3 +89,21 @@ def tiny_detector_cfg(checkpoint: str,
             rpn=dict(nms_pre=200, max_per_img=50, nms=dict(type='nms', iou_threshold=0.7),
                      min_bbox_size=0),
             rcnn=rcnn_test))
+
+
+def tiny_inferencer_cfg(checkpoint: str, max_num_patches: int = 64,
+                        cache_dir: Optional[str] = None) -> dict:
+    """A config :class:`FGCLIP2OVDetInferencer` builds without a dataset: the tiny detector
+    (:func:`tiny_detector_cfg`) and a test pipeline that resizes to ``max_num_patches``
+    NaFlex patches. Pass ``texts=`` to the inferencer (there is no dataset metainfo)."""
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='fgclip2_mm.FGCLIP2NaFlexResize', max_num_patches=max_num_patches),
+        dict(type='PackDetInputs', meta_keys=('img_path', 'ori_shape', 'img_shape',
+                                              'scale_factor'))
+    ]
+    return dict(model=tiny_detector_cfg(checkpoint, cache_dir=cache_dir),
+                test_dataloader=dict(dataset=dict(pipeline=pipeline)),
+                visualizer=dict(type='fgclip2_mm.FGCLIP2DetLocalVisualizer',
+                                name='tiny_inferencer_vis'),
+                default_scope='mmdet')
