@@ -56,3 +56,30 @@ def load_script(path: str, name: Optional[str] = None) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def spawn_and_join(fn, args: tuple, nprocs: int, timeout: float = 240.0) -> None:
+    """``torch.multiprocessing.spawn(fn, args, nprocs)`` that cannot hang a test run: the
+    processes are joined for at most ``timeout`` seconds, then terminated.
+
+    Raises:
+        TimeoutError: The processes did not all finish in time (``fn`` and the live ranks
+            named).
+        torch.multiprocessing.ProcessRaisedException / ProcessExitedException: A rank
+            failed (as ``spawn(join=True)``).
+    """
+    import time
+
+    import torch.multiprocessing as mp
+    context = mp.spawn(fn, args=args, nprocs=nprocs, join=False)
+    deadline = time.monotonic() + timeout
+    while not context.join(timeout=1.0):
+        if time.monotonic() > deadline:
+            alive = [rank for rank, p in enumerate(context.processes) if p.is_alive()]
+            for process in context.processes:
+                if process.is_alive():
+                    process.kill()
+            for process in context.processes:
+                process.join(5)
+            raise TimeoutError(f'{getattr(fn, "__qualname__", fn)}: ranks {alive} of {nprocs} '
+                               f'still running after {timeout:.0f} s (killed)')

@@ -6,10 +6,10 @@ import os
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 
 from fgclip2_mm.evaluation import (FGCLIP2BoxClsMetric, FGCLIP2FGOVDMetric,
                                    FGCLIP2ImageClsMetric, FGCLIP2RetrievalMetric)
+from fgclip2_mm.testing import spawn_and_join
 
 
 def box_sample(idx, scores, labels, failed=False):
@@ -143,13 +143,14 @@ def _gloo_worker(rank, world_size, folder):
         metric = FGCLIP2RetrievalMetric(ks=(1, 2, 3, 4))
         metric.process(None, shard)
         torch.save(metric.evaluate(3), os.path.join(folder, f'rank{rank}.pt'))
+        dist.barrier()  # no rank tears gloo down while the other still has work in flight
     finally:
         dist.destroy_process_group()
 
 
 @pytest.mark.dist
 def test_retrieval_metric_collects_over_two_gloo_ranks(tmp_path):
-    mp.spawn(_gloo_worker, args=(2, str(tmp_path)), nprocs=2, join=True)
+    spawn_and_join(_gloo_worker, args=(2, str(tmp_path)), nprocs=2)
     for rank in range(2):
         out = torch.load(tmp_path / f'rank{rank}.pt')
         for key, value in EXPECTED_RETRIEVAL.items():

@@ -10,7 +10,8 @@ import os
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
+
+from fgclip2_mm.testing import spawn_and_join
 
 
 def _entry(rank: int, fn, world_size: int, folder: str, args: tuple) -> None:
@@ -19,6 +20,7 @@ def _entry(rank: int, fn, world_size: int, folder: str, args: tuple) -> None:
                             world_size=world_size, timeout=datetime.timedelta(seconds=60))
     try:
         torch.save(fn(rank, world_size, *args), os.path.join(folder, f'rank{rank}.pt'))
+        dist.barrier()  # no rank tears gloo down while the other still has work in flight
     finally:
         dist.destroy_process_group()
 
@@ -29,8 +31,7 @@ def run_dist(tmp_path):
     def run(fn, world_size: int, *args) -> list:
         folder = tmp_path / f'run{len(list(tmp_path.iterdir()))}'
         folder.mkdir()
-        mp.spawn(_entry, args=(fn, world_size, str(folder), args), nprocs=world_size,
-                 join=True)
+        spawn_and_join(_entry, (fn, world_size, str(folder), args), world_size)
         return [torch.load(folder / f'rank{r}.pt') for r in range(world_size)]
 
     return run

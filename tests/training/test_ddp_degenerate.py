@@ -7,8 +7,8 @@ import os
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 
+from fgclip2_mm.testing import spawn_and_join
 from .helpers import batch, tiny_model
 
 
@@ -30,13 +30,14 @@ def _worker(rank, world_size, folder):
         torch.save(dict(grads=grads, regions=float(losses['num_regions']),
                         tau=float(model.losses.hard_negative.cmr_threshold)),
                    os.path.join(folder, f'rank{rank}.pt'))
+        dist.barrier()  # no rank tears gloo down while the other still has work in flight
     finally:
         dist.destroy_process_group()
 
 
 @pytest.mark.dist
 def test_ranks_with_and_without_boxes(tmp_path):
-    mp.spawn(_worker, args=(2, str(tmp_path)), nprocs=2, join=True)
+    spawn_and_join(_worker, args=(2, str(tmp_path)), nprocs=2)
     out = [torch.load(tmp_path / f'rank{r}.pt') for r in range(2)]
     assert out[0]['regions'] == out[1]['regions'] == 7  # the global count, on both ranks
     assert out[0]['tau'] == out[1]['tau']  # the CMR threshold stays identical
