@@ -33,8 +33,7 @@ train_dataloader = dict(
         data_root=data_root,
         ann_file='annotations/finehard_train2017.json',
         data_prefix=dict(img_path='train2017/'),
-        max_boxes=4,
-        pipeline=train_pipeline))
+        pipeline=train_pipeline))  # its FGCLIP2SampleRegions keeps the first 4 boxes
 # Box classification on the held-out instances (the categories of the file, the 80 CLIP
 # templates, box walk): `box_cls/top1`, `box_cls/top5`.
 test_dataloader = dict(

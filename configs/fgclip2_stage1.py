@@ -16,15 +16,14 @@ train_pipeline = [
     dict(type='FGCLIP2LoadImage'),
     dict(type='FGCLIP2NaFlexPatchify', max_num_patches=1024, dynamic_budget=True),
     dict(type='FGCLIP2SampleRegions', max_boxes=0),  # captions only
-    dict(type='FGCLIP2Tokenize', tokenizer=tokenizer,
-         keys=dict(short_text=('text_short', 'short'), long_text=('text_long', 'long'))),
+    dict(type='FGCLIP2Tokenize', tokenizer=tokenizer),  # no region texts to tokenise
     dict(type='FGCLIP2PackInputs'),
 ]
 train_dataloader = dict(
     batch_sampler=dict(min_side=None),
     dataset=dict(datasets=[
         dict(type='FGCLIP2FineHARDDataset', data_root='data/stage1_en', ann_file='.',
-             require_bbox_info=False, max_boxes=0, pipeline=train_pipeline),
+             require_bbox_info=False, pipeline=train_pipeline),
         dict(type='FGCLIP2ChinesePairDataset', data_root='data/stage1_zh', ann_file='.',
              keep_boxes=False, pipeline=train_pipeline),
     ]))

@@ -25,8 +25,8 @@ class FGCLIP2FineHARDDataset(FGCLIP2RecordDataset):
     ``dataset_id``; see :class:`~fgclip2_mm.datasets.record_dataset.FGCLIP2RecordDataset`
     for the fields, every option and the bad-record policies. Hard negatives come from
     ``short_expr_negs`` in insertion order; a box flagged with a number of negatives other
-    than ``num_negatives`` keeps its place for the region loss with ``hard_negatives=None``
-    (counted as ``negatives_wrong_count``).
+    than ``num_negatives`` (the pipeline's ``FGCLIP2SampleRegions`` count) keeps its place
+    for the region loss with ``hard_negatives=None`` (counted as ``negatives_wrong_count``).
 
     Example::
 
@@ -35,8 +35,8 @@ class FGCLIP2FineHARDDataset(FGCLIP2RecordDataset):
             data_root='data/finehard',
             ann_file='jsonfiles',                 # a folder: *.json and *.jsonl inside
             data_prefix=dict(img_path='grit-12m'),
-            max_boxes=4, on_bad_record='skip', on_load_error='replace',
-            pipeline=train_pipeline)
+            on_bad_record='skip', on_load_error='replace',
+            pipeline=train_pipeline)  # FGCLIP2SampleRegions in it selects the boxes
 
     Args:
         ann_file (str | list[str]): Files, folders or glob patterns.
@@ -45,8 +45,8 @@ class FGCLIP2FineHARDDataset(FGCLIP2RecordDataset):
         pipeline (Sequence): Transforms.
         require_bbox_info (bool): Records without ``bbox_info`` are bad records (True, the
             FineHARD schema) or get ``regions=[]`` (False, e.g. stage-1 pairs).
-        **kwargs: Other options of ``FGCLIP2RecordDataset`` (``max_boxes``,
-            ``box_selection``, ``on_bad_record``, ``on_load_error``, ``cache_dir``, ...).
+        **kwargs: Other options of ``FGCLIP2RecordDataset`` (``on_bad_record``,
+            ``on_load_error``, ``cache_dir``, ...).
     """
 
     DATA_HINT = (

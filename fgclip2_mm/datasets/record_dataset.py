@@ -38,28 +38,34 @@ from .record_index import DEFAULT_FILE_GLOB, RecordDecodeError, RecordIndex, Sha
 from .record_validation import KEPT_REASONS, LANGS, BadRecordError, RecordSchema, \
     SkipCounter, validate_file, validate_record
 from .transforms.loading import FGCLIP2LoadImage, ImageTooLargeError
+from .transforms.regions import BOX_SELECTION, FGCLIP2SampleRegions
 
 ON_BAD_RECORD = ('skip', 'raise')
 ON_LOAD_ERROR = ('replace', 'raise')
-BOX_SELECTION = ('first', 'random')
 VALIDATION_VERSION = 2
+DEFAULT_NUM_NEGATIVES = 10
+#: Dataset options that moved to ``FGCLIP2SampleRegions`` (the one owner of box selection).
+RETIRED_BOX_OPTIONS = ('max_boxes', 'box_selection')
 
 
 class FGCLIP2RecordDataset(Dataset):
     """Lazy, validated, indexed dataset of FineHARD-schema records (see module docstring).
 
-    ``get_data_info(idx)`` returns exactly these raw fields (the pretraining transforms'
-    contract), plus ``dataset_id``:
+    ``get_data_info(idx)`` returns exactly these validated fields (the pretraining
+    transforms' contract), plus ``dataset_id``:
 
     - ``img_path`` (str): absolute path ``data_root / data_prefix['img_path'] / f_path``.
     - ``sample_idx`` (int): index in this dataset (in a mixture: in the mixture).
     - ``lang`` (str): ``'en'`` or ``'zh'``.
     - ``caption_short`` (str): ``short_caption`` as stored (no ``"a photo of "`` prefix).
     - ``caption_long`` (str | None): ``caption``; None when missing or blank.
-    - ``regions`` (list[dict]): at most ``max_boxes`` valid boxes: ``bbox`` normalised
+    - ``regions`` (list[dict]): every valid box, in record order: ``bbox`` normalised
       [x1, y1, x2, y2] floats in [0, 1] (clamped within ``box_tolerance``), ``short_expr``
-      (str), ``long_expr`` (str | None), ``hard_negatives`` (list of exactly
-      ``num_negatives`` str in ``short_expr_negs`` insertion order, or None).
+      (non-empty str), ``long_expr`` (non-empty str | None), ``hard_negatives`` (list of
+      exactly ``num_negatives`` non-empty str in ``short_expr_negs`` insertion order, none
+      equal to ``short_expr``, or None). Which boxes fill the K slots is
+      :class:`~.transforms.FGCLIP2SampleRegions`' choice (``max_boxes``,
+      ``box_selection``).
     - ``dataset_id`` (int): 0, or the position in a :class:`FGCLIP2DatasetMixture`.
 
     Args:
@@ -70,14 +76,12 @@ class FGCLIP2RecordDataset(Dataset):
         data_prefix (dict): ``img_path``: image folder, relative to ``data_root`` unless
             absolute; ``f_path`` is relative to it.
         pipeline (list): Transforms (configs or callables), as mmengine datasets.
-        max_boxes (int | None): Boxes kept per image (None: all). Defaults to 4.
-        box_selection (str): ``'first'`` (record order, deterministic, the reference's
-            choice) or ``'random'`` (a subset drawn with ``np.random`` per load, kept in
-            record order). Defaults to ``'first'``.
         require_bbox_info (bool): A record without ``bbox_info`` is a bad record.
         keep_boxes (bool): Parse ``bbox_info`` (False: ``regions=[]``, counted).
         box_tolerance (float): Slack outside [0, 1] before a box is out of range.
-        num_negatives (int): Hard negatives per box. Defaults to 10.
+        num_negatives (int, optional): Hard negatives a box must have. Defaults to None:
+            the ``num_negatives`` of the pipeline's ``FGCLIP2SampleRegions`` (10 without
+            one); a different value raises ``ValueError`` (one count, checked here).
         on_bad_record (str): ``'skip'`` (count, warn once per reason, leave the record
             out) or ``'raise'`` (``BadRecordError`` at the first problem, box-level ones
             included). Defaults to ``'skip'``.
@@ -95,40 +99,48 @@ class FGCLIP2RecordDataset(Dataset):
         metainfo (dict, optional): Extra meta information (``lang`` is always added).
         lazy_init (bool): Defer ``full_init``. Defaults to False.
         test_mode (bool): Stored for mmengine compatibility; changes nothing.
+        max_boxes, box_selection: Retired: box selection belongs to the pipeline's
+            ``FGCLIP2SampleRegions``; passing either raises ``ValueError`` saying what to
+            set there.
     """
     DATA_HINT = ''  # how to obtain the data, appended to the missing-path error
 
     def __init__(self, ann_file, lang: str, data_root: str = '',
                  data_prefix: Optional[dict] = None, pipeline: Sequence = (),
-                 max_boxes: Optional[int] = 4, box_selection: str = 'first',
                  require_bbox_info: bool = True, keep_boxes: bool = True,
-                 box_tolerance: float = 0.01, num_negatives: int = 10,
+                 box_tolerance: float = 0.01, num_negatives: Optional[int] = None,
                  on_bad_record: str = 'skip', on_load_error: str = 'replace',
                  max_refetch: int = 10, validate_on_init: bool = True,
                  file_glob: Sequence[str] = DEFAULT_FILE_GLOB, cache_index: bool = True,
                  cache_dir: Optional[str] = None, indices=None, metainfo: Optional[dict] = None,
-                 lazy_init: bool = False, test_mode: bool = False) -> None:
+                 lazy_init: bool = False, test_mode: bool = False,
+                 max_boxes=None, box_selection=None) -> None:
         for name, value, options in (('on_bad_record', on_bad_record, ON_BAD_RECORD),
-                                     ('on_load_error', on_load_error, ON_LOAD_ERROR),
-                                     ('box_selection', box_selection, BOX_SELECTION)):
+                                     ('on_load_error', on_load_error, ON_LOAD_ERROR)):
             if value not in options:
                 raise ValueError(f'{name} must be one of {options}, got {value!r}')
-        if max_boxes is not None and (isinstance(max_boxes, bool) or
-                                      not isinstance(max_boxes, int) or max_boxes < 0):
-            raise ValueError(f'max_boxes must be None or an int >= 0, got {max_boxes!r}')
         if isinstance(max_refetch, bool) or not isinstance(max_refetch, int) or max_refetch < 0:
             raise ValueError(f'max_refetch must be an int >= 0, got {max_refetch!r}')
         prefix = dict(img_path='') if data_prefix is None else dict(data_prefix)
         if set(prefix) - {'img_path'} or not isinstance(prefix.get('img_path', ''), str):
             raise ValueError(f'data_prefix must be dict(img_path=str), got {data_prefix!r}')
-        self.schema = RecordSchema(lang, require_bbox_info, keep_boxes, box_tolerance,
-                                   num_negatives)
+        retired = {k: v for k, v in zip(RETIRED_BOX_OPTIONS, (max_boxes, box_selection))
+                   if v is not None}
+        if retired:
+            given = ', '.join(f'{k}={v!r}' for k, v in retired.items())
+            raise ValueError(
+                f'{type(self).__name__}: {given}: these dataset options are retired; the '
+                'dataset yields every validated box and FGCLIP2SampleRegions in the pipeline '
+                f'selects them: remove {", ".join(retired)} from the dataset and set '
+                f'dict(type=\'FGCLIP2SampleRegions\', {given}) in its pipeline')
+        schema = (lang, require_bbox_info, keep_boxes, box_tolerance)
+        RecordSchema(*schema, DEFAULT_NUM_NEGATIVES if num_negatives is None else
+                     num_negatives)  # bad options fail before the files are resolved
         self.lang = lang
         self.ann_file = copy.deepcopy(ann_file)
         self.data_root = data_root or ''
         img_root = osp.join(self.data_root, prefix.get('img_path', ''))
         self.img_root = osp.normpath(img_root) if img_root else ''
-        self.max_boxes, self.box_selection = max_boxes, box_selection
         self.on_bad_record, self.on_load_error = on_bad_record, on_load_error
         self.max_refetch, self.validate_on_init = max_refetch, bool(validate_on_init)
         self.file_glob = tuple(file_glob)
@@ -138,6 +150,9 @@ class FGCLIP2RecordDataset(Dataset):
         self.test_mode = test_mode
         self.files: List[str] = self._resolve()  # missing data fails here, even lazily
         self.pipeline = Compose(list(pipeline))
+        samplers = [t for t in self.pipeline.transforms if isinstance(t, FGCLIP2SampleRegions)]
+        sampler = samplers[0] if samplers else None
+        self.schema = RecordSchema(*schema, self._num_negatives(num_negatives, sampler))
         self.counter = SkipCounter(type(self).__name__)
         self.load_counts = LoadCounts(type(self).__name__)
         self.dataset_id, self.sample_offset = 0, 0
@@ -151,6 +166,17 @@ class FGCLIP2RecordDataset(Dataset):
     def metainfo(self) -> dict:
         """dict: A copy of the meta information (``lang`` included)."""
         return copy.deepcopy(self._metainfo)
+
+    def _num_negatives(self, num_negatives: Optional[int], sampler) -> int:
+        """The one hard-negative count: the transform's, which the dataset validates."""
+        if num_negatives is None:
+            return DEFAULT_NUM_NEGATIVES if sampler is None else sampler.num_negatives
+        if sampler is not None and num_negatives != sampler.num_negatives:
+            raise ValueError(f'{type(self).__name__}: num_negatives={num_negatives!r} differs '
+                             f'from the pipeline\'s FGCLIP2SampleRegions(num_negatives='
+                             f'{sampler.num_negatives}); the dataset validates the count the '
+                             'transform lays out: leave num_negatives out of the dataset')
+        return num_negatives
 
     def _problem(self, reason: str, where: str, detail: str, count: int = 1) -> None:
         if self.on_bad_record == 'raise':
@@ -273,14 +299,6 @@ class FGCLIP2RecordDataset(Dataset):
         k = int(np.searchsorted(self._valid_starts, pos, 'right')) - 1
         return k, int(self._valid[k].array[pos - self._valid_starts[k]]), idx
 
-    def _select(self, regions: list) -> list:
-        if self.max_boxes is None or len(regions) <= self.max_boxes:
-            return regions
-        if self.box_selection == 'first':
-            return regions[:self.max_boxes]
-        keep = np.sort(np.random.choice(len(regions), self.max_boxes, replace=False))
-        return [regions[i] for i in keep]
-
     def get_data_info(self, idx: int) -> dict:
         """Read, parse and validate sample ``idx`` (fields: see the class docstring).
 
@@ -307,7 +325,7 @@ class FGCLIP2RecordDataset(Dataset):
                 'sample_idx': self.sample_offset + idx, 'lang': self.lang,
                 'caption_short': record['caption_short'],
                 'caption_long': record['caption_long'],
-                'regions': self._select(record['regions']), 'dataset_id': self.dataset_id}
+                'regions': record['regions'], 'dataset_id': self.dataset_id}
 
     def __getitem__(self, idx: int):
         """``pipeline(get_data_info(idx))`` with the ``on_load_error`` policy."""

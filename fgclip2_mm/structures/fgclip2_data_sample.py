@@ -22,8 +22,9 @@ class FGCLIP2DataSample(BaseDataElement):
     - ``gt_instances`` (InstanceData): regions; ``bboxes`` (K, 4) float32 pixel ``xyxy``
       of the input image and ``grid_bboxes`` (K, 4) float32 in patch-grid units.
 
-    Other tokenised fields (for example region texts of shape (K, L)) may be set with
-    ``set_field`` under their pipeline key.
+    The other pretraining fields (region and hard-negative ids, region slots and masks) are
+    set under the sample keys of :mod:`fgclip2_mm.structures.batch_keys`, the table that
+    packing, the data preprocessor and the model share.
     """
 
     @property

@@ -60,7 +60,7 @@ def test_converted_records_are_what_the_dataset_trains_on(converted, small_world
     # The composed global caption names the largest boxes.
     assert all(r['short_caption'].startswith(r['bbox_info'][0]['short_expr']) for r in records)
     dataset = FGCLIP2FineHARDDataset(ann_file=str(tmp / 'finehard.jsonl'),
-                                     data_root=str(small_world), max_boxes=None,
+                                     data_root=str(small_world),
                                      on_bad_record='raise', cache_index=False)
     assert len(dataset) == len(records)
     assert sum(len(dataset.get_data_info(i)['regions']) for i in range(len(dataset))) == \

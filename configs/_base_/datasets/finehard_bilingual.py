@@ -10,12 +10,11 @@ train_pipeline = [
     dict(type='FGCLIP2LoadImage'),
     dict(type='FGCLIP2NaFlexPatchify', max_num_patches=1024, dynamic_budget=True,
          **small_image),
-    # <= 4 boxes, short or long region expression at random, 11 texts per hard box,
-    # "a photo of " before English short captions, every text lower-cased.
+    # The first <= 4 boxes, short or long region expression at random, 11 texts per hard
+    # box, "a photo of " before English short captions (the tokenizer lower-cases).
     dict(type='FGCLIP2SampleRegions', max_boxes=4, num_negatives=10, expr_choice='random'),
-    dict(type='FGCLIP2Tokenize', tokenizer=tokenizer,
-         keys=dict(short_text=('text_short', 'short'), long_text=('text_long', 'long'),
-                   region_texts=('box_texts', 'box'), hard_texts=('hardneg_texts', 'box'))),
+    # Short, long, region and hard-negative texts -> ids (fgclip2_mm.structures.batch_keys).
+    dict(type='FGCLIP2Tokenize', tokenizer=tokenizer),
     dict(type='FGCLIP2PackInputs'),
 ]
 train_dataloader = dict(
@@ -30,7 +29,7 @@ train_dataloader = dict(
         type='FGCLIP2DatasetMixture',
         datasets=[
             dict(type='FGCLIP2FineHARDDataset', data_root='data/finehard', ann_file='jsonfiles',
-                 data_prefix=dict(img_path='grit-12m'), max_boxes=4, pipeline=train_pipeline),
+                 data_prefix=dict(img_path='grit-12m'), pipeline=train_pipeline),
             dict(type='FGCLIP2ChinesePairDataset', data_root='data/cn_pairs', ann_file='.',
                  data_prefix=dict(img_path=''), keep_boxes=False, pipeline=train_pipeline),
         ]))

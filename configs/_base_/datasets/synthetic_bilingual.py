@@ -9,10 +9,11 @@ tokenizer = dict(folder=data_root + 'tokenizer', short_length=32, long_length=10
 train_pipeline = [
     dict(type='FGCLIP2LoadImage'),
     dict(type='FGCLIP2NaFlexPatchify', max_num_patches=256, dynamic_budget=False),
-    dict(type='FGCLIP2SampleRegions', max_boxes=4, num_negatives=10, expr_choice='random'),
-    dict(type='FGCLIP2Tokenize', tokenizer=tokenizer,
-         keys=dict(short_text=('text_short', 'short'), long_text=('text_long', 'long'),
-                   region_texts=('box_texts', 'box'), hard_texts=('hardneg_texts', 'box'))),
+    # <= 4 boxes drawn at random per load (the dataset yields every validated box).
+    dict(type='FGCLIP2SampleRegions', max_boxes=4, num_negatives=10, expr_choice='random',
+         box_selection='random'),
+    # Short, long, region and hard-negative texts -> ids (fgclip2_mm.structures.batch_keys).
+    dict(type='FGCLIP2Tokenize', tokenizer=tokenizer),
     dict(type='FGCLIP2PackInputs'),
 ]
 train_dataloader = dict(
@@ -26,9 +27,8 @@ train_dataloader = dict(
         type='FGCLIP2DatasetMixture',
         datasets=[
             dict(type='FGCLIP2FineHARDDataset', data_root=data_root,
-                 ann_file='annotations/finehard_en_train.json', box_selection='random',
-                 pipeline=train_pipeline),
+                 ann_file='annotations/finehard_en_train.json', pipeline=train_pipeline),
             dict(type='FGCLIP2ChinesePairDataset', data_root=data_root,
                  ann_file='annotations/finehard_zh_train.json', keep_boxes=True,
-                 box_selection='random', pipeline=train_pipeline),
+                 pipeline=train_pipeline),
         ]))

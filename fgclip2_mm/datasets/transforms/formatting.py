@@ -1,4 +1,8 @@
-"""``FGCLIP2PackInputs``: pack pipeline results into ``inputs`` + ``FGCLIP2DataSample``."""
+"""``FGCLIP2PackInputs``: pack pipeline results into ``inputs`` + ``FGCLIP2DataSample``.
+
+The default keys are those of :mod:`fgclip2_mm.structures.batch_keys`, the table the data
+preprocessor and the model read too.
+"""
 from typing import Sequence
 
 import numpy as np
@@ -7,15 +11,15 @@ from mmengine.structures import InstanceData
 
 from ...registry import TRANSFORMS
 from ...structures import FGCLIP2DataSample
+from ...structures.batch_keys import META_KEYS, PACK_SLOT_KEYS, PACK_TEXT_KEYS
 
 #: Metainfo keys packed by default (each only when present, except ``spatial_shape``).
-DEFAULT_META_KEYS = ('sample_idx', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
-                     'spatial_shape', 'num_patches_budget')
+DEFAULT_META_KEYS = META_KEYS
 #: Token-id keys packed as data fields by default (each only when present).
-DEFAULT_TEXT_KEYS = ('text_short', 'text_long', 'box_texts', 'hardneg_texts')
+DEFAULT_TEXT_KEYS = PACK_TEXT_KEYS
 #: Region-slot and mask keys of :class:`FGCLIP2SampleRegions`, packed as tensors with their
 #: own dtype (float32 boxes, bool masks), each only when present.
-DEFAULT_DATA_KEYS = ('region_boxes', 'region_valid', 'hard_valid', 'long_valid')
+DEFAULT_DATA_KEYS = PACK_SLOT_KEYS
 
 
 def _as_box_tensor(boxes) -> torch.Tensor:

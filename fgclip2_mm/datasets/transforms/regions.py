@@ -13,7 +13,7 @@ without Python loops (spec sections 3.3, 3.5, 5.2 and 5.4):
   hard-negative loss (the reference compacts hard boxes into their own slots and pools
   them a second time).
 """
-import math
+import warnings
 from typing import Optional
 
 import numpy as np
@@ -23,40 +23,55 @@ from ...registry import TRANSFORMS
 
 LANGS = ('en', 'zh')
 EXPR_CHOICES = ('random', 'short', 'long')
-BOX_SAMPLING = ('first', 'random')
+#: ``box_selection`` values (``box_sampling`` is its retired alias).
+BOX_SELECTION = ('first', 'random')
 
 
 def _record_name(results: dict) -> str:
     return f'{results.get("img_path", "?")} (sample_idx {results.get("sample_idx", "?")})'
 
 
+def _retired(name: str, detail: str) -> None:
+    message = f'FGCLIP2SampleRegions: {name} is deprecated; {detail}'
+    warnings.warn(message, DeprecationWarning, stacklevel=3)
+    print_log(message, logger='current', level=30)
+
+
 @TRANSFORMS.register_module()
 class FGCLIP2SampleRegions:
-    """Choose region boxes and expressions, and lay the texts out in fixed slots.
+    """Choose region boxes, expressions and hard slots, and lay the texts out in fixed
+    slots: the one owner of box selection and of the hard-negative slots.
 
-    Per record:
+    The input is a **validated** record, as the pretraining datasets return it
+    (:class:`~fgclip2_mm.datasets.record_dataset.FGCLIP2RecordDataset`): every usable box,
+    in record order, with clean normalised boxes, non-empty expressions and either exactly
+    ``num_negatives`` hard negatives or None (the dataset validated, counted and reported
+    everything else, see :mod:`~fgclip2_mm.datasets.record_validation`). Per record:
 
     * ``short_text``: ``caption_short``, with ``en_short_prefix`` prepended for English
       records (the FineHARD convention ``"a photo of "``; never for Chinese).
     * ``long_text`` / ``long_valid``: ``caption_long``, or ``''`` and False when it is None
       (the sigmoid loss then drops that long-caption column).
-    * regions: at most ``max_boxes`` are kept (``box_sampling='first'``: the first ones,
-      as the reference; ``'random'``: a random subset, in record order); for each kept box
-      the region text is its ``short_expr`` or ``long_expr``, chosen uniformly at random
-      (``expr_choice='random'``, spec 5.2; a box without ``long_expr`` uses the short one).
-    * hard negatives: a kept box whose ``hard_negatives`` is a list of exactly
-      ``num_negatives`` strings gets the ``1 + num_negatives`` texts ``[short_expr,
-      *hard_negatives]`` (the positive is always the **short** expression, as in the
-      reference); ``None`` means no hard negatives; any other count masks the slot, with a
-      warning naming the record and a running count (never a silent drop). At most
-      ``max_hard_boxes`` slots (the first kept ones) are hard slots.
-    * ``lowercase``: every text -- captions, the positive **and** its negatives -- is
-      lower-cased the same way (reference bug 14 lower-cased the negatives only; Chinese is
-      unchanged by ``str.lower``).
+    * regions: at most ``max_boxes`` are kept (``box_selection='first'``: the first ones,
+      as the reference; ``'random'``: a subset drawn with ``np.random`` per load, kept in
+      record order); for each kept box the region text is its ``short_expr`` or
+      ``long_expr``, chosen uniformly at random (``expr_choice='random'``, spec 5.2; a box
+      without ``long_expr`` uses the short one).
+    * hard negatives: a kept box with ``hard_negatives`` gets the ``1 + num_negatives``
+      texts ``[short_expr, *hard_negatives]`` (the positive is always the **short**
+      expression, as in the reference); ``None`` means no hard slot. At most
+      ``max_hard_boxes`` slots (the first kept ones) are hard slots. A list of another
+      length breaks the dataset contract (the dataset's ``num_negatives`` differs from this
+      one) and raises ``ValueError``.
+    * Texts keep their case: lower-casing belongs to the tokenizer
+      (:class:`~fgclip2_mm.datasets.FGCLIP2Tokenizer`, ``lowercase=True`` by default), which
+      lower-cases captions, positives and negatives alike (reference bug 14 lower-cased the
+      negatives only).
 
     Required keys: ``lang``, ``caption_short``; optional ``caption_long``, ``regions``.
 
-    Added keys (K = ``max_boxes``, T = ``1 + num_negatives``):
+    Added keys (K = ``max_boxes``, T = ``1 + num_negatives``; the pipeline keys of
+    :mod:`fgclip2_mm.structures.batch_keys`):
 
     - ``short_text`` (str), ``long_text`` (str), ``long_valid`` (np.bool_)
     - ``region_texts`` (list[str], K): ``''`` in invalid slots
@@ -72,13 +87,17 @@ class FGCLIP2SampleRegions:
             0 keeps the captions only (stage 1): no region key is added.
         max_hard_boxes (int, optional): Cap on hard slots per image (<= max_boxes).
             Defaults to None (every kept box with negatives).
-        num_negatives (int): Negatives per hard box. Defaults to 10 (11 texts per box).
+        num_negatives (int): Negatives per hard box. Defaults to 10 (11 texts per box). The
+            pretraining datasets validate against this value when this transform is in
+            their pipeline.
         expr_choice (str): ``'random'``, ``'short'`` or ``'long'``. Defaults to
             ``'random'``.
-        box_sampling (str): ``'first'`` or ``'random'``. Defaults to ``'first'``.
+        box_selection (str): ``'first'`` or ``'random'``. Defaults to ``'first'``.
         en_short_prefix (str): Prefix of English short captions. Defaults to
             ``'a photo of '``.
-        lowercase (bool): Lower-case every text. Defaults to True.
+        box_sampling (str, optional): Deprecated alias of ``box_selection``.
+        lowercase (bool, optional): Deprecated and ignored (the tokenizer lower-cases; set
+            ``FGCLIP2Tokenize(tokenizer=dict(..., lowercase=...))``).
     """
 
     def __init__(self,
@@ -86,9 +105,10 @@ class FGCLIP2SampleRegions:
                  max_hard_boxes: Optional[int] = None,
                  num_negatives: int = 10,
                  expr_choice: str = 'random',
-                 box_sampling: str = 'first',
+                 box_selection: Optional[str] = None,
                  en_short_prefix: str = 'a photo of ',
-                 lowercase: bool = True) -> None:
+                 box_sampling: Optional[str] = None,
+                 lowercase: Optional[bool] = None) -> None:
         for name, value, low in (('max_boxes', max_boxes, 0), ('num_negatives', num_negatives,
                                                                1)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -101,80 +121,70 @@ class FGCLIP2SampleRegions:
                              f'got {max_hard_boxes!r}')
         if expr_choice not in EXPR_CHOICES:
             raise ValueError(f'expr_choice must be one of {EXPR_CHOICES}, got {expr_choice!r}')
-        if box_sampling not in BOX_SAMPLING:
-            raise ValueError(f'box_sampling must be one of {BOX_SAMPLING}, got '
-                             f'{box_sampling!r}')
+        if box_sampling is not None:
+            if box_selection is not None and box_selection != box_sampling:
+                raise ValueError(f'box_sampling={box_sampling!r} (deprecated alias) contradicts '
+                                 f'box_selection={box_selection!r}; set box_selection only')
+            _retired('box_sampling', f'use box_selection={box_sampling!r}')
+            box_selection = box_sampling
+        box_selection = 'first' if box_selection is None else box_selection
+        if box_selection not in BOX_SELECTION:
+            raise ValueError(f'box_selection must be one of {BOX_SELECTION}, got '
+                             f'{box_selection!r}')
+        if lowercase is not None:
+            _retired('lowercase', 'the argument is ignored: FGCLIP2Tokenize\'s tokenizer '
+                     'lower-cases every text (FGCLIP2Tokenizer lowercase=True by default)')
         if not isinstance(en_short_prefix, str):
             raise ValueError(f'en_short_prefix must be a str, got {en_short_prefix!r}')
         self.max_boxes = max_boxes
         self.max_hard_boxes = max_hard_boxes
         self.num_negatives = num_negatives
         self.expr_choice = expr_choice
-        self.box_sampling = box_sampling
+        self.box_selection = box_selection
         self.en_short_prefix = en_short_prefix
-        self.lowercase = bool(lowercase)
-        self.num_masked_hard = 0  # per process: hard slots masked for a wrong count
 
-    def _text(self, text: str) -> str:
-        return text.lower() if self.lowercase else text
+    @property
+    def box_sampling(self) -> str:
+        """str: Deprecated alias of :attr:`box_selection`."""
+        return self.box_selection
 
-    @staticmethod
-    def _check_str(value, results: dict, field: str) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise ValueError(f'FGCLIP2SampleRegions: {_record_name(results)}: {field} must be '
-                             f'a non-empty str, got {value!r}')
-        return value
+    def select(self, num_regions: int) -> list:
+        """Indices of the kept regions among ``num_regions`` (record order).
 
-    def _check_box(self, bbox, results: dict, index: int) -> np.ndarray:
-        box = np.asarray(bbox, dtype=np.float64).reshape(-1)[:4] if bbox is not None else None
-        ok = (box is not None and box.size == 4 and all(math.isfinite(v) for v in box)
-              and 0 <= box[0] < box[2] <= 1 and 0 <= box[1] < box[3] <= 1)
-        if not ok:
-            raise ValueError(f'FGCLIP2SampleRegions: {_record_name(results)}: regions[{index}]'
-                             f'.bbox must be normalised xyxy with 0 <= x1 < x2 <= 1 and '
-                             f'0 <= y1 < y2 <= 1, got {bbox!r}')
-        return box.astype(np.float32)
-
-    def _pick(self, regions: list) -> list:
-        """Indices of the kept regions (record order)."""
-        if len(regions) <= self.max_boxes:
-            return list(range(len(regions)))
-        if self.box_sampling == 'first':
+        ``'random'`` draws one ``np.random.choice(num_regions, max_boxes, replace=False)``
+        only when there are more regions than slots.
+        """
+        if num_regions <= self.max_boxes:
+            return list(range(num_regions))
+        if self.box_selection == 'first':
             return list(range(self.max_boxes))
-        return sorted(np.random.choice(len(regions), self.max_boxes, replace=False).tolist())
+        return sorted(np.random.choice(num_regions, self.max_boxes, replace=False).tolist())
 
-    def _region_text(self, region: dict, results: dict, index: int) -> str:
-        short = self._check_str(region.get('short_expr'), results, f'regions[{index}].short_expr')
+    def _region_text(self, region: dict) -> str:
         long = region.get('long_expr')
-        if long is not None:
-            long = self._check_str(long, results, f'regions[{index}].long_expr')
         use_long = long is not None and (self.expr_choice == 'long' or (
             self.expr_choice == 'random' and np.random.rand() < 0.5))
-        return self._text(long if use_long else short)
+        return long if use_long else region['short_expr']
 
     def _hard_texts(self, region: dict, results: dict, index: int) -> Optional[list]:
         negatives = region.get('hard_negatives')
         if negatives is None:
             return None
         if not isinstance(negatives, (list, tuple)) or len(negatives) != self.num_negatives:
-            self.num_masked_hard += 1
             count = len(negatives) if isinstance(negatives, (list, tuple)) else negatives
-            print_log(f'FGCLIP2SampleRegions: {_record_name(results)}: regions[{index}] has '
-                      f'{count!r} hard negatives, expected {self.num_negatives}; its hard '
-                      f'slot is masked ({self.num_masked_hard} masked in this process)',
-                      logger='current', level=30)
-            return None
-        positive = self._text(region['short_expr'])
-        return [positive] + [
-            self._text(self._check_str(n, results, f'regions[{index}].hard_negatives[{j}]'))
-            for j, n in enumerate(negatives)
-        ]
+            raise ValueError(
+                f'FGCLIP2SampleRegions: {_record_name(results)}: regions[{index}] has '
+                f'{count!r} hard negatives, expected None or {self.num_negatives} '
+                '(num_negatives): the pretraining datasets validate the count (a wrong one '
+                'is counted as negatives_wrong_count and yields None); give the dataset and '
+                'this transform the same num_negatives')
+        return [region['short_expr'], *negatives]
 
     def transform(self, results: dict) -> dict:
         """Build the slots (see the class docstring for the keys).
 
         Args:
-            results (dict): Result dict with the raw record fields.
+            results (dict): Result dict with the validated record fields.
 
         Returns:
             dict: The same dict with the added keys.
@@ -183,13 +193,12 @@ class FGCLIP2SampleRegions:
         if lang not in LANGS:
             raise ValueError(f'FGCLIP2SampleRegions: {_record_name(results)}: lang must be one '
                              f'of {LANGS}, got {lang!r}')
-        short = self._check_str(results.get('caption_short'), results, 'caption_short')
-        if lang == 'en':
-            short = self.en_short_prefix + short
-        results['short_text'] = self._text(short)
+        short = results.get('caption_short')
+        if not isinstance(short, str):
+            raise ValueError(f'FGCLIP2SampleRegions: {_record_name(results)}: caption_short '
+                             f'must be a str, got {short!r}')
+        results['short_text'] = self.en_short_prefix + short if lang == 'en' else short
         long = results.get('caption_long')
-        if long is not None:
-            long = self._text(self._check_str(long, results, 'caption_long'))
         results['long_text'] = '' if long is None else long
         results['long_valid'] = np.bool_(long is not None)
         if self.max_boxes == 0:
@@ -205,13 +214,10 @@ class FGCLIP2SampleRegions:
         hard_valid = np.zeros(k, dtype=bool)
         region_texts = [''] * k
         hard_texts = [[''] * texts_per_box for _ in range(k)]
-        for slot, index in enumerate(self._pick(regions)):
+        for slot, index in enumerate(self.select(len(regions))):
             region = regions[index]
-            if not isinstance(region, dict):
-                raise ValueError(f'FGCLIP2SampleRegions: {_record_name(results)}: regions['
-                                 f'{index}] must be a dict, got {type(region).__name__}')
-            boxes[slot] = self._check_box(region.get('bbox'), results, index)
-            region_texts[slot] = self._region_text(region, results, index)
+            boxes[slot] = region['bbox']
+            region_texts[slot] = self._region_text(region)
             region_valid[slot] = True
             if int(hard_valid.sum()) < self.max_hard_boxes:
                 texts = self._hard_texts(region, results, index)
@@ -228,5 +234,5 @@ class FGCLIP2SampleRegions:
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(max_boxes={self.max_boxes}, '
                 f'max_hard_boxes={self.max_hard_boxes}, num_negatives={self.num_negatives}, '
-                f'expr_choice={self.expr_choice!r}, box_sampling={self.box_sampling!r}, '
-                f'en_short_prefix={self.en_short_prefix!r}, lowercase={self.lowercase})')
+                f'expr_choice={self.expr_choice!r}, box_selection={self.box_selection!r}, '
+                f'en_short_prefix={self.en_short_prefix!r})')

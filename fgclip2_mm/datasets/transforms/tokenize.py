@@ -6,6 +6,7 @@ from typing import Dict, Mapping, Optional, Sequence, Tuple
 import torch
 
 from ...registry import TRANSFORMS
+from ...structures.batch_keys import TEXT_FIELDS, tokenize_keys
 from ..tokenization import WALK_TYPES, FGCLIP2Tokenizer
 
 
@@ -40,12 +41,11 @@ class FGCLIP2Tokenize:
     of strings (hard-negative groups, K x (1 + negatives)) becomes (K, M, L). L is 64 for
     the ``short``/``box`` walks and 196 for ``long`` (see :class:`FGCLIP2Tokenizer`).
 
-    Example::
+    Example (``keys`` left out: the pretraining text fields of
+    :mod:`fgclip2_mm.structures.batch_keys`)::
 
         dict(type='fgclip2_mm.FGCLIP2Tokenize',
-             tokenizer=dict(folder='checkpoints/fg-clip2-base'),
-             keys=dict(short_caption=('text_short', 'short'),
-                       caption=('text_long', 'long')))
+             tokenizer=dict(folder='checkpoints/fg-clip2-base'))
 
     Region phrases and hard negatives repeat across records (a shared vocabulary of
     attributes), so each process memoises the ids of up to ``cache_size`` distinct texts
@@ -54,7 +54,11 @@ class FGCLIP2Tokenize:
     Args:
         tokenizer (dict): Keyword arguments of :class:`FGCLIP2Tokenizer` (``folder`` is
             required; a ``type`` key, if any, must name ``FGCLIP2Tokenizer``).
-        keys (dict): ``{source_key: (target_key, walk_type)}``.
+        keys (dict, optional): ``{source_key: (target_key, walk_type)}``. Defaults to None:
+            the text fields of :mod:`fgclip2_mm.structures.batch_keys` (``short_text`` ->
+            ``text_short``, ``long_text`` -> ``text_long``, ``region_texts`` -> ``box_texts``,
+            ``hard_texts`` -> ``hardneg_texts``), of which only ``short_text`` must be
+            present (captions-only pipelines have no region texts).
         allow_missing (bool): Skip source keys absent from ``results`` (or set to None)
             instead of raising ``KeyError``. Defaults to False.
         cache_size (int): Distinct texts memoised per walk and process (0 disables it;
@@ -63,7 +67,7 @@ class FGCLIP2Tokenize:
 
     def __init__(self,
                  tokenizer: dict,
-                 keys: Mapping[str, Sequence[str]],
+                 keys: Optional[Mapping[str, Sequence[str]]] = None,
                  allow_missing: bool = False,
                  cache_size: int = 65536) -> None:
         if not isinstance(tokenizer, Mapping) or 'folder' not in tokenizer:
@@ -80,7 +84,10 @@ class FGCLIP2Tokenize:
         if tok_type not in ('FGCLIP2Tokenizer', 'fgclip2_mm.FGCLIP2Tokenizer', FGCLIP2Tokenizer):
             raise ValueError(f'tokenizer type must be FGCLIP2Tokenizer, got {tok_type!r}')
         self.tokenizer_cfg = cfg
-        self.keys = _parse_keys(keys)
+        self.keys = _parse_keys(tokenize_keys() if keys is None else keys)
+        # Default keys that may be absent: all but the short caption (TEXT_FIELDS[0]).
+        self._optional = frozenset() if keys is not None else frozenset(
+            f.pipeline_key for f in TEXT_FIELDS[1:])
         self.allow_missing = bool(allow_missing)
         if int(cache_size) < 0:
             raise ValueError(f'cache_size must be >= 0, got {cache_size!r}')
@@ -132,7 +139,7 @@ class FGCLIP2Tokenize:
         for src, (dst, walk_type) in self.keys.items():
             value = results.get(src)
             if value is None:
-                if self.allow_missing:
+                if self.allow_missing or src in self._optional:
                     continue
                 raise KeyError(f'FGCLIP2Tokenize: results has no text under {src!r} '
                                f'(keys: {sorted(results)})')

@@ -289,16 +289,23 @@ class MAPHead(nn.Module):
     def _finish(self, a: torch.Tensor) -> torch.Tensor:
         return a + self.mlp(self.ln(a))
 
-    def forward(self, x: torch.Tensor, key_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Pool with the probe as the query.
+    def forward(self,
+                x: torch.Tensor,
+                key_mask: Optional[torch.Tensor] = None,
+                dense: bool = False) -> torch.Tensor:
+        """Pool with the probe as the query (``dense=True``: :meth:`forward_dense`, through
+        ``__call__``, so an FSDP unit wrapping this head gathers its weights).
 
         Args:
             x (Tensor): Post-LN tokens (B, N, D).
             key_mask (Tensor, optional): Bool (B, N), True for real tokens.
+            dense (bool): Return the dense features instead. Defaults to False.
 
         Returns:
-            Tensor: Pooled embeddings (B, D).
+            Tensor: Pooled embeddings (B, D), or dense features (B, N, D).
         """
+        if dense:
+            return self.forward_dense(x, key_mask)
         probe = self.probe.to(x.dtype).expand(x.shape[0], -1, -1)
         return self._finish(self.attn.cross(probe, x, key_mask))[:, 0]
 

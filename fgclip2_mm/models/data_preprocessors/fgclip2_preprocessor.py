@@ -11,25 +11,15 @@ from mmengine.model import BaseDataPreprocessor
 
 from ...datasets.transforms.naflex import PATCH_BUDGET_BUCKETS, collate_naflex
 from ...registry import MODELS
+from ...structures.batch_keys import IMAGE_KEYS, PREPROCESS_SLOT_KEYS, PREPROCESS_TEXT_KEYS
 
 PAD_MODES = ('longest', 'budget', 'bucket')
 PIXEL_DTYPES = {'float32': torch.float32, 'float16': torch.float16, 'bfloat16': torch.bfloat16}
-#: Data-sample field -> model input key, matching ``FGCLIP2``'s ``TEXT_INPUTS``.
-DEFAULT_TEXT_KEYS = {
-    'text_short': 'input_ids',
-    'text_long': 'long_input_ids',
-    'box_texts': 'box_input_ids',
-    'hardneg_texts': 'hardneg_input_ids'
-}
+#: Data-sample field -> model input key of the token ids (``structures.batch_keys``).
+DEFAULT_TEXT_KEYS = PREPROCESS_TEXT_KEYS
 #: Data-sample field -> model input key for the region slots and validity masks of
-#: ``FGCLIP2SampleRegions`` (stacked with their own dtype).
-DEFAULT_DATA_KEYS = {
-    'region_boxes': 'region_boxes',
-    'region_valid': 'region_valid',
-    'hard_valid': 'hard_valid',
-    'long_valid': 'long_valid'
-}
-IMAGE_KEYS = ('pixel_values', 'pixel_attention_mask', 'spatial_shapes')
+#: ``FGCLIP2SampleRegions`` (stacked with their own dtype; ``structures.batch_keys``).
+DEFAULT_DATA_KEYS = PREPROCESS_SLOT_KEYS
 
 
 @MODELS.register_module()
@@ -128,7 +118,10 @@ class FGCLIP2DataPreprocessor(BaseDataPreprocessor):
                     return bucket
             raise ValueError(f'pad_to="bucket": {longest} patches exceed the largest bucket '
                              f'{PATCH_BUDGET_BUCKETS[-1]}')
-        budgets = [sample.metainfo.get('num_patches_budget') for sample in samples]
+        budgets = [sample.metainfo.get('num_patches_budget') for sample in samples
+                   if not sample.metainfo.get('load_failed', False)]
+        if not budgets:  # every sample is a placeholder of a failed load
+            return None
         if any(budget is None for budget in budgets):
             raise ValueError('pad_to="budget" needs the "num_patches_budget" metainfo in every '
                              'data sample (set by FGCLIP2NaFlexPatchify)')
@@ -150,15 +143,20 @@ class FGCLIP2DataPreprocessor(BaseDataPreprocessor):
                 raise ValueError(f'{len(inputs)} images need as many data samples carrying '
                                  f'"spatial_shape", got '
                                  f'{None if samples is None else len(samples)}')
-            shapes = []
+            shapes, failed = [], []
             for index, sample in enumerate(samples):
                 shape = sample.metainfo.get('spatial_shape')
-                if shape is None:
+                # The placeholder of an image that failed to load (evaluation datasets with
+                # on_error='count') is an empty image: shape (0, 0), no valid row.
+                failed.append(shape is None and sample.metainfo.get('load_failed', False))
+                if shape is None and not failed[-1]:
                     raise ValueError(f'data sample {index} has no "spatial_shape" metainfo')
-                shapes.append(tuple(int(v) for v in shape))
+                shapes.append((0, 0) if failed[-1] else tuple(int(v) for v in shape))
             length = self._pad_length(shapes, samples)
+            dims = next((p.shape[-1] for p, bad in zip(inputs, failed) if not bad), 1)
             # default_collate may have stacked same-size images: drop rows beyond h * w.
-            items = [(patches[:h * w], (h, w)) for patches, (h, w) in zip(inputs, shapes)]
+            items = [(torch.zeros(0, dims) if bad else patches[:h * w], (h, w))
+                     for patches, (h, w), bad in zip(inputs, shapes, failed)]
             batch = collate_naflex(items, length)
         if self.pixel_dtype is not None:
             batch['pixel_values'] = batch['pixel_values'].to(self.pixel_dtype)

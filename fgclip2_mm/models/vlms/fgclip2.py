@@ -10,6 +10,7 @@ from mmengine.structures import BaseDataElement
 from torch import nn
 
 from fgclip2_mm.registry import MODELS
+from fgclip2_mm.structures import batch_keys
 from fgclip2_mm.utils.build import build_owned, owned_scope
 from ..utils.arch_zoo import get_arch
 from ..losses import (FGCLIP2HardNegativeLoss, FGCLIP2RegionContrastiveLoss,
@@ -19,16 +20,10 @@ from ..utils.region_features import (boxes_to_grid, normalized_boxes_to_grid, pa
 from .train_features import pretrain_features
 
 MODES = ('tensor', 'loss', 'predict')
-IMAGE_KEYS = ('pixel_values', 'pixel_attention_mask', 'spatial_shapes')
-# inputs key -> (walk, output key) for the text families the model encodes.
-TEXT_INPUTS = {
-    'input_ids': ('short', 'text_embeds'),
-    'long_input_ids': ('long', 'long_text_embeds'),
-    'box_input_ids': ('box', 'box_text_embeds'),
-    'hardneg_input_ids': ('box', 'hardneg_text_embeds')
-}
-#: Input keys that only the training losses read (validity masks of the region slots).
-MASK_KEYS = ('region_valid', 'hard_valid', 'long_valid')
+# The batch keys (shared with packing and the preprocessor): inputs key -> (walk, output
+# key) for the text families, and the slot masks that only the training losses read.
+TEXT_INPUTS = batch_keys.MODEL_TEXT_INPUTS
+MASK_KEYS = batch_keys.MODEL_MASK_KEYS
 REGION_LOG_SCALE = math.log(100.0)  # 4.6052, the reference's init of both extra scales
 #: ``losses`` keys with a fixed role and call signature -> the loss class expected there.
 LOSS_ROLES = {
@@ -203,7 +198,7 @@ class FGCLIP2(BaseModel):
         (row-major (h, w) grid)."""
         feats = self.vision_backbone.forward_tokens(pixel_values, pixel_attention_mask,
                                                     spatial_shapes)
-        return self.vision_backbone.dense_head.forward_dense(feats['tokens'], feats['key_mask'])
+        return self.vision_backbone.dense_head(feats['tokens'], feats['key_mask'], dense=True)
 
     def get_image_region_features(self, pixel_values: torch.Tensor,
                                   pixel_attention_mask: Optional[torch.Tensor],
@@ -249,9 +244,7 @@ class FGCLIP2(BaseModel):
         """
         if not isinstance(inputs, dict):
             raise ValueError(f'FGCLIP2 expects a dict of input tensors, got {type(inputs)}')
-        known = set(IMAGE_KEYS) | set(TEXT_INPUTS) | set(MASK_KEYS) | {
-            'region_boxes', 'attention_mask'
-        }
+        known = set(batch_keys.MODEL_INPUT_KEYS)
         unknown = sorted(set(inputs) - known)
         if unknown:
             raise ValueError(f'unknown input keys {unknown}; expected some of {sorted(known)}')
@@ -261,13 +254,13 @@ class FGCLIP2(BaseModel):
                                                       inputs.get('pixel_attention_mask'),
                                                       inputs.get('spatial_shapes'))
             feats['image_embeds'] = self.vision_backbone.head(vis['tokens'], vis['key_mask'])
-            if 'region_boxes' in inputs:
-                dense = self.vision_backbone.dense_head.forward_dense(
-                    vis['tokens'], vis['key_mask'])
-                grid = normalized_boxes_to_grid(inputs['region_boxes'].float(),
+            if batch_keys.REGION_BOXES in inputs:
+                dense = self.vision_backbone.dense_head(vis['tokens'], vis['key_mask'],
+                                                        dense=True)
+                grid = normalized_boxes_to_grid(inputs[batch_keys.REGION_BOXES].float(),
                                                 vis['spatial_shapes'])
                 feats['region_features'] = roi_align_1x1(dense, vis['spatial_shapes'], grid)
-        elif 'region_boxes' in inputs:
+        elif batch_keys.REGION_BOXES in inputs:
             raise ValueError('region_boxes needs pixel_values')
         for key, (walk, out_key) in TEXT_INPUTS.items():
             if key in inputs:
