@@ -46,7 +46,8 @@ RUNNER_CONSTRUCTORS = Registry('runner constructor', parent=MMENGINE_RUNNER_CONS
                                scope=SCOPE, locations=[])
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope=SCOPE,
                  locations=['fgclip2_mm.engine.eval_loops'])
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope=SCOPE, locations=[])
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope=SCOPE,
+                 locations=['fgclip2_mm.engine.zero_shot_vis_hook'])
 STRATEGIES = Registry('strategy', parent=MMENGINE_STRATEGIES, scope=SCOPE, locations=[])
 
 # Data.

@@ -15,4 +15,6 @@ __all__ = [
 
 from .eval_loops import FGCLIP2TestLoop, FGCLIP2ValLoop  # noqa: E402  (registers the loops)
 
-__all__ += ['FGCLIP2ValLoop', 'FGCLIP2TestLoop']
+from .zero_shot_vis_hook import FGCLIP2ZeroShotVisHook  # noqa: E402  (registers the hook)
+
+__all__ += ['FGCLIP2ValLoop', 'FGCLIP2TestLoop', 'FGCLIP2ZeroShotVisHook']

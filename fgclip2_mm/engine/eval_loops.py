@@ -1,13 +1,16 @@
 """Zero-shot evaluation loops: ``FGCLIP2ValLoop`` (during training) and ``FGCLIP2TestLoop``.
 
-They replace ``model.val_step`` / ``test_step`` by
-:class:`~fgclip2_mm.evaluation.FGCLIP2ZeroShotPredictor`, which calls the model's official
-inference methods, so the numbers are the same in a training run, in ``tools/test.py``
-and in :func:`fgclip2_mm.evaluation.evaluate_zero_shot`. Per dataset the predictor first
-encodes the vocabulary (class tasks, disk-cached), then every batch is predicted and fed
-to the evaluator. ``extra_tasks`` adds more (dataloader, evaluator) pairs evaluated in
-the same loop (e.g. box classification *and* FG-OVD during pretraining); their metric
-names must not collide (give each metric its own ``prefix``).
+Both run :func:`fgclip2_mm.evaluation.loop.run_zero_shot_tasks`, the loop that
+:func:`fgclip2_mm.evaluation.evaluate_zero_shot` runs too, between the runner's hooks: it
+attaches a :class:`~fgclip2_mm.evaluation.FGCLIP2ZeroShotHead` (tokenizer, vocabulary
+cache) to the model, then steps every batch through ``runner.model.val_step`` /
+``test_step`` -- the config's data preprocessor, then ``FGCLIP2.forward(mode='predict')``
+-- so the numbers are the same in a training run, in ``tools/test.py`` and in Python, and a
+DDP or FSDP wrapper sees every tower call. Per dataset the head first encodes the
+vocabulary (class tasks, on the first batch, disk-cached), then every batch is predicted
+and fed to the evaluator. ``extra_tasks`` adds more (dataloader, evaluator) pairs
+evaluated in the same loop (e.g. box classification *and* FG-OVD during pretraining);
+their metric names must not collide (give each metric its own ``prefix``).
 
 Config (training)::
 
@@ -21,9 +24,7 @@ Config (training)::
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Union
 
-import torch
 from mmengine.runner import TestLoop, ValLoop
-from mmengine.runner.amp import autocast
 
 from fgclip2_mm.registry import LOOPS
 
@@ -32,7 +33,7 @@ WORK_DIR_CACHE = 'work_dir'
 
 
 class _ZeroShotTasks:
-    """The (dataloader, evaluator) pairs and the predictor shared by both loops; a loop
+    """The (dataloader, evaluator) pairs and the zero-shot head of both loops; a loop
     sets ``STAGE`` (``'val'`` / ``'test'``) and ``DEFAULT_CACHE_DIR``."""
     STAGE: str
     DEFAULT_CACHE_DIR: Optional[str]
@@ -60,14 +61,14 @@ class _ZeroShotTasks:
 
     def _setup(self, tokenizer, cache_dir: Optional[str], extra_tasks: Sequence[dict],
                region_logit_scale: float, text_batch_size: int) -> None:
-        from fgclip2_mm.evaluation.predictor import FGCLIP2ZeroShotPredictor
+        from fgclip2_mm.evaluation.zero_shot_head import FGCLIP2ZeroShotHead
         if tokenizer is None:
             raise ValueError(f'{type(self).__name__} needs tokenizer=<folder> (the tokenizer '
                              'files; a checkpoint folder holds them)')
         if cache_dir == WORK_DIR_CACHE:
             cache_dir = osp.join(self.runner.work_dir, 'text_embedding_cache')
-        self.predictor = FGCLIP2ZeroShotPredictor(tokenizer, cache_dir, region_logit_scale,
-                                                  text_batch_size)
+        self.head = FGCLIP2ZeroShotHead(tokenizer, cache_dir, region_logit_scale,
+                                        text_batch_size)
         self.tasks = [(self.dataloader, self.evaluator)]
         if isinstance(extra_tasks, dict) or not isinstance(extra_tasks, (list, tuple)):
             raise ValueError(f'extra_tasks must be a list of dict(dataloader=..., '
@@ -82,36 +83,14 @@ class _ZeroShotTasks:
             self.tasks.append((loader, evaluator))
 
     def _run_with_hooks(self, stage: str) -> Dict[str, float]:
-        """``_run_tasks`` between the runner's ``before/after_<stage>[_epoch]`` hooks."""
+        """The shared task loop between the runner's ``before/after_<stage>[_epoch]`` hooks."""
+        from fgclip2_mm.evaluation.loop import run_zero_shot_tasks
         self.runner.call_hook(f'before_{stage}')
         self.runner.call_hook(f'before_{stage}_epoch')
-        with torch.no_grad():
-            metrics = self._run_tasks(stage)
+        metrics = run_zero_shot_tasks(self.runner.model, self.tasks, self.head, stage,
+                                      self.fp16, self.runner.call_hook)
         self.runner.call_hook(f'after_{stage}_epoch', metrics=metrics)
         self.runner.call_hook(f'after_{stage}')
-        return metrics
-
-    def _run_tasks(self, stage: str) -> Dict[str, float]:
-        model = self.runner.model
-        model.eval()
-        self.predictor.reset()  # the weights may have changed since the last run
-        metrics: Dict[str, float] = {}
-        for loader, evaluator in self.tasks:
-            self.predictor.prepare(model, loader.dataset.metainfo)
-            for idx, data_batch in enumerate(loader):
-                self.runner.call_hook(f'before_{stage}_iter', batch_idx=idx,
-                                      data_batch=data_batch)
-                with autocast(enabled=self.fp16):
-                    outputs = self.predictor.predict(model, data_batch)
-                evaluator.process(data_samples=outputs, data_batch=data_batch)
-                self.runner.call_hook(f'after_{stage}_iter', batch_idx=idx,
-                                      data_batch=data_batch, outputs=outputs)
-            task_metrics = evaluator.evaluate(len(loader.dataset))
-            clash = sorted(set(task_metrics) & set(metrics))
-            if clash:
-                raise ValueError(f'metric names {clash} are produced by two tasks; give the '
-                                 'metrics different prefixes')
-            metrics.update(task_metrics)
         return metrics
 
 

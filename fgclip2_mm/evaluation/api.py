@@ -1,7 +1,8 @@
 """``evaluate_zero_shot``: run zero-shot protocols on a model without a Runner.
 
-Same datasets, predictor and metrics as :class:`~fgclip2_mm.engine.FGCLIP2TestLoop`, on
-one process (the quick start and the pretraining stage use it).
+Same datasets, head, metrics and loop (:func:`~fgclip2_mm.evaluation.loop.run_zero_shot_tasks`,
+through ``model.test_step``) as :class:`~fgclip2_mm.engine.FGCLIP2TestLoop`, on one
+process (the quick start and the pretraining stage use it).
 """
 from typing import Callable, Dict, Optional, Sequence, Union
 
@@ -11,8 +12,9 @@ from mmengine.evaluator import Evaluator
 
 from fgclip2_mm.registry import DATASETS, METRICS
 from fgclip2_mm.utils.build import build_owned
-from .predictor import FGCLIP2ZeroShotPredictor
+from .loop import run_zero_shot_tasks
 from .text_embeddings import DEFAULT_CACHE_DIR
+from .zero_shot_head import FGCLIP2ZeroShotHead
 
 
 def _metrics(cfg) -> list:
@@ -20,7 +22,6 @@ def _metrics(cfg) -> list:
     return [build_owned(c, METRICS) for c in cfgs]
 
 
-@torch.no_grad()
 def evaluate_zero_shot(model: torch.nn.Module,
                        tasks: Sequence[dict],
                        tokenizer,
@@ -31,7 +32,8 @@ def evaluate_zero_shot(model: torch.nn.Module,
     """Evaluate ``model`` on every task.
 
     Args:
-        model (FGCLIP2): The model (put in eval mode here).
+        model (FGCLIP2): The model (put in eval mode here), possibly wrapped; its data
+            preprocessor batches the images.
         tasks (Sequence[dict]): ``dict(dataset=<config or dataset>, metric=<config, metric
             or a list of them>)`` per task.
         tokenizer (str | dict | FGCLIP2Tokenizer): Tokenizer (folder).
@@ -43,9 +45,7 @@ def evaluate_zero_shot(model: torch.nn.Module,
     Returns:
         dict: Every metric of every task (``<prefix>/<name>``).
     """
-    model.eval()
-    predictor = FGCLIP2ZeroShotPredictor(tokenizer, cache_dir)
-    results: Dict[str, float] = {}
+    built = []
     for index, task in enumerate(tasks):
         if not isinstance(task, dict) or set(task) != {'dataset', 'metric'}:
             raise ValueError(f'tasks[{index}] must be dict(dataset=..., metric=...), got '
@@ -55,20 +55,8 @@ def evaluate_zero_shot(model: torch.nn.Module,
         evaluator.dataset_meta = dataset.metainfo
         loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False,
                                              num_workers=num_workers, collate_fn=pseudo_collate)
-        predictor.prepare(model, dataset.metainfo)
-        for data_batch in loader:
-            evaluator.process(predictor.predict(model, data_batch), data_batch)
-        metrics = evaluator.evaluate(len(dataset))
-        clash = sorted(set(metrics) & set(results))
-        if clash:
-            raise ValueError(f'metric names {clash} are produced by two tasks; give the '
-                             'metrics different prefixes')
-        results.update(metrics)
-        if log is not None:
-            log(f'{type(dataset).__name__}: ' + ', '.join(
-                f'{k}={v:.4f}' if isinstance(v, float) else f'{k}={v}'
-                for k, v in metrics.items()))
-    return results
+        built.append((loader, evaluator))
+    return run_zero_shot_tasks(model, built, FGCLIP2ZeroShotHead(tokenizer, cache_dir), log=log)
 
 
 def as_task(dataset: Union[dict, object], metric: Union[dict, list]) -> dict:

@@ -12,7 +12,7 @@ from PIL import Image
 from fgclip2_mm.apis import encode_regions, encode_texts
 from fgclip2_mm.datasets import FGCLIP2BoxClsDataset, FGCLIP2FGOVDDataset
 from fgclip2_mm.datasets.synthetic import CATEGORY_NAMES
-from fgclip2_mm.evaluation import FGCLIP2ZeroShotPredictor, evaluate_zero_shot
+from fgclip2_mm.evaluation import FGCLIP2ZeroShotHead, attach_head, evaluate_zero_shot
 
 ANN = 'annotations/instances_val.json'
 
@@ -22,6 +22,13 @@ def box_dataset(world, **kwargs):
                templates='synthetic_en')
     cfg.update(kwargs)
     return FGCLIP2BoxClsDataset(**cfg)
+
+
+def step(model, head, items):
+    """One batch through ``model.test_step`` with ``head`` as its zero-shot path."""
+    attach_head(model, head)
+    return model.test_step(dict(inputs=[b['inputs'] for b in items],
+                                data_samples=[b['data_samples'] for b in items]))
 
 
 def test_box_labels_are_colour_shape_phrases(eval_world):
@@ -75,14 +82,12 @@ def test_bad_records_name_file_and_field(eval_world, tmp_path):
 
 
 def test_predictions_match_the_inference_api(eval_world, tiny_model):
-    """pred_scores of the predictor == scores from apis.encode_regions / encode_texts."""
+    """pred_scores of model.test_step == scores from apis.encode_regions / encode_texts."""
     tok = osp.join(eval_world, 'tokenizer')
     ds = box_dataset(eval_world)
-    predictor = FGCLIP2ZeroShotPredictor(tok, cache_dir=None)
-    predictor.prepare(tiny_model, ds.metainfo)
-    batch = [ds[i] for i in range(3)]
-    out = predictor.predict(tiny_model, dict(inputs=[b['inputs'] for b in batch],
-                                             data_samples=[b['data_samples'] for b in batch]))
+    head = FGCLIP2ZeroShotHead(tok, cache_dir=None)
+    head.prepare(ds.metainfo)
+    out = step(tiny_model, head, [ds[i] for i in range(3)])
     phrases = ['a ' + c for c in ds.metainfo['classes']]
     text = encode_texts(tiny_model, phrases, tok, 'box')
     for i, sample in enumerate(out):
@@ -93,10 +98,8 @@ def test_predictions_match_the_inference_api(eval_world, tiny_model):
 
     fg = FGCLIP2FGOVDDataset(ann_file='annotations/fgovd_hard_en_val.jsonl',
                              data_root=eval_world)
-    predictor.prepare(tiny_model, fg.metainfo)
-    item = fg[0]
-    sample = predictor.predict(tiny_model, dict(inputs=[item['inputs']],
-                                                data_samples=[item['data_samples']]))[0]
+    head.prepare(fg.metainfo)
+    sample = step(tiny_model, head, [fg[0]])[0]
     info = fg.get_data_info(0)
     region = encode_regions(tiny_model, Image.open(info['img_path']), info['gt_bboxes'])[0]
     cos = region @ encode_texts(tiny_model, info['texts'], tok, 'box').t()
@@ -133,32 +136,28 @@ def test_image_work_is_shared_and_reset(eval_world, tiny_model):
     fg = FGCLIP2FGOVDDataset(ann_file='annotations/fgovd_hard_en_val.jsonl',
                              data_root=eval_world)
     items = [fg[i] for i in range(len(fg))]
-    batch = dict(inputs=[b['inputs'] for b in items],
-                 data_samples=[b['data_samples'] for b in items])
     num_images = len({fg.get_data_info(i)['img_path'] for i in range(len(fg))})
-    predictor = FGCLIP2ZeroShotPredictor(tok, cache_dir=None)
-    predictor.prepare(tiny_model, fg.metainfo)
-    first = [s.pred_scores.clone() for s in predictor.predict(tiny_model, batch)]
-    assert predictor.num_image_forwards == num_images < len(fg)
+    head = FGCLIP2ZeroShotHead(tok, cache_dir=None)
+    head.prepare(fg.metainfo)
+    first = [s.pred_scores.clone() for s in step(tiny_model, head, items)]
+    assert head.num_image_forwards == num_images < len(fg)
 
     ds = box_dataset(eval_world)
-    predictor.prepare(tiny_model, ds.metainfo)
-    boxes = [ds[i] for i in range(len(ds))]
-    predictor.predict(tiny_model, dict(inputs=[b['inputs'] for b in boxes],
-                                       data_samples=[b['data_samples'] for b in boxes]))
-    assert predictor.num_image_forwards == num_images  # every image already memoised
+    head.prepare(ds.metainfo)
+    step(tiny_model, head, [ds[i] for i in range(len(ds))])
+    assert head.num_image_forwards == num_images  # every image already memoised
 
-    predictor.reset()
-    predictor.prepare(tiny_model, fg.metainfo)
-    again = predictor.predict(tiny_model, batch)
-    assert predictor.num_image_forwards == num_images
+    head.reset()
+    head.prepare(fg.metainfo)
+    again = step(tiny_model, head, items)
+    assert head.num_image_forwards == num_images
     for a, b in zip(first, again):
         assert torch.allclose(a, b.pred_scores, atol=1e-6)
 
 
 def test_tokenizer_folder_follows_the_model_text_lengths(eval_world):
     """A model with 16 / 52 text positions evaluates from a plain tokenizer folder (texts
-    padded to the model's walks, as in training), through the predictor and the API."""
+    padded to the model's walks, as in training), through the head and the API."""
     from fgclip2_mm.models import FGCLIP2
     from fgclip2_mm.models.utils.arch_zoo import get_arch
     arch = get_arch('tiny')
@@ -167,14 +166,13 @@ def test_tokenizer_folder_follows_the_model_text_lengths(eval_world):
     model = FGCLIP2(arch=arch).eval()
     tok = osp.join(eval_world, 'tokenizer')
     ds = box_dataset(eval_world)
-    predictor = FGCLIP2ZeroShotPredictor(tok, cache_dir=None)
-    predictor.prepare(model, ds.metainfo)
-    assert (predictor.tokenizer.short_length, predictor.tokenizer.long_length) == (16, 52)
-    item = ds[0]
-    out = predictor.predict(model, dict(inputs=[item['inputs']],
-                                        data_samples=[item['data_samples']]))
+    head = FGCLIP2ZeroShotHead(tok, cache_dir=None)
+    head.prepare(ds.metainfo)
+    out = step(model, head, [ds[0]])
+    assert (head.tokenizer.short_length, head.tokenizer.long_length) == (16, 52)
     assert out[0].pred_scores.shape[-1] == len(ds.metainfo['classes'])
     assert encode_texts(model, ['a red circle'], tok, 'long').shape == (1, 32)
+    explicit = FGCLIP2ZeroShotHead(dict(folder=tok, short_length=64), cache_dir=None)
+    explicit.prepare(ds.metainfo)
     with pytest.raises(ValueError, match='at most 16 tokens'):  # explicit lengths are kept
-        FGCLIP2ZeroShotPredictor(dict(folder=tok, short_length=64), cache_dir=None).prepare(
-            model, ds.metainfo)
+        step(model, explicit, [ds[0]])

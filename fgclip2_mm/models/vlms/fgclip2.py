@@ -43,7 +43,10 @@ class FGCLIP2(BaseModel):
         forward(inputs, data_samples, mode)
           'tensor'  -> extract_feat(inputs) -> dict of embeddings
           'loss'    -> loss(): pretrain_features(inputs) -> every module of ``losses``
-          'predict' -> extract_feat(inputs) -> embeddings stored in the data samples
+          'predict' -> predict(inputs, data_samples):
+                       zero-shot batch (samples with an ``eval_task`` metainfo)
+                         -> zero_shot_head.predict(self, inputs, data_samples)
+                       otherwise -> extract_feat(inputs) -> embeddings in the data samples
         extract_feat: vision_backbone.forward_tokens -> head / dense_head (+ roi_align_1x1)
                       text_encoder(ids, walk) for every text family present
 
@@ -101,6 +104,10 @@ class FGCLIP2(BaseModel):
             :mod:`~fgclip2_mm.models.utils.checkpoint_folder`), which mmengine applies
             after every other entry. Defaults to None.
     """
+
+    #: The zero-shot predict path (:class:`fgclip2_mm.evaluation.FGCLIP2ZeroShotHead`),
+    #: attached by the evaluation loop (``fgclip2_mm.evaluation.run_zero_shot_tasks``).
+    zero_shot_head = None
 
     def __init__(self,
                  arch: Union[str, dict] = 'base',
@@ -289,10 +296,37 @@ class FGCLIP2(BaseModel):
             raise ValueError(f'mode={mode!r} is not supported, expected one of {MODES}')
         if mode == 'loss':
             return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        feats = self.extract_feat(inputs)
+        return {k: v for k, v in feats.items() if not k.startswith('logit_')}
+
+    def predict(self, inputs: Dict[str, torch.Tensor],
+                data_samples: Optional[list] = None) -> list:
+        """``forward(mode='predict')``, the path of ``test_step`` / ``val_step``.
+
+        A zero-shot batch (data samples of the fgclip2_mm evaluation datasets, which carry
+        an ``eval_task`` metainfo) is predicted by :attr:`zero_shot_head` (box or image
+        class scores, FG-OVD text scores, retrieval embeddings; see
+        :class:`fgclip2_mm.evaluation.FGCLIP2ZeroShotHead`), inside this forward, so a DDP
+        or FSDP wrapper sees every tower call. Any other batch gets the embeddings of
+        :meth:`extract_feat` stored in its data samples (:meth:`predict_samples`).
+
+        Args:
+            inputs (dict[str, Tensor]): Data-preprocessor output (see the class docstring).
+            data_samples (list, optional): Data samples of the batch.
+
+        Returns:
+            list: The data samples with their predictions.
+        """
+        if data_samples and any('eval_task' in s.metainfo for s in data_samples):
+            if self.zero_shot_head is None:
+                raise ValueError('a zero-shot batch (eval_task in the data samples) needs '
+                                 'FGCLIP2.zero_shot_head: evaluate with FGCLIP2TestLoop / '
+                                 'FGCLIP2ValLoop or fgclip2_mm.evaluation.evaluate_zero_shot')
+            return self.zero_shot_head.predict(self, inputs, data_samples)
         feats = self.extract_feat(inputs)
         embeds = {k: v for k, v in feats.items() if not k.startswith('logit_')}
-        if mode == 'tensor':
-            return embeds
         return self.predict_samples(embeds, data_samples)
 
     def loss(self, inputs: Dict[str, torch.Tensor], data_samples: Optional[list] = None) -> dict:
