@@ -162,6 +162,17 @@ class FGCLIP2OVDetInferencer(DetInferencer):
         height, width = data['inputs'].shape[-2:]
         return (math.ceil(height / divisor) * divisor, math.ceil(width / divisor) * divisor)
 
+    def _load(self, source, index: int) -> dict:
+        """The test pipeline on one checked input; a file whose header reads but whose
+        pixels do not decode (truncated, damaged) raises an OSError naming it."""
+        try:
+            return self.pipeline(source)
+        except (AssertionError, OSError, ValueError) as err:  # mmcv asserts on a bad decode
+            if not isinstance(source, str):
+                raise
+            raise OSError(f'image {index} ({source!r}): cannot decode the image file '
+                          f'(truncated or damaged): {err}') from err
+
     def preprocess(self, inputs: list, batch_size: int = 1, **kwargs):
         """Batches of equal padded shape (so each result equals the one-by-one result).
 
@@ -175,7 +186,8 @@ class FGCLIP2OVDetInferencer(DetInferencer):
         window = WINDOW_BATCHES * batch_size
         for start in range(0, len(inputs), window):
             chunk = inputs[start:start + window]
-            packed = thread_map(self.pipeline, chunk, self.num_workers)
+            packed = thread_map(lambda i: self._load(chunk[i], start + i), range(len(chunk)),
+                                self.num_workers)
             for batch in group_batches([self._pad_key(p) for p in packed], batch_size):
                 yield ([start + i for i in batch],
                        self.collate_fn([(chunk[i], packed[i]) for i in batch]))
