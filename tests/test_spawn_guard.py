@@ -15,6 +15,8 @@ def _rank1_hangs(rank):
 @pytest.mark.dist
 def test_a_hung_rank_is_killed_and_named():
     start = time.monotonic()
-    with pytest.raises(TimeoutError, match=r'_rank1_hangs: ranks \[1\] of 2 still running'):
-        spawn_and_join(_rank1_hangs, (), 2, timeout=3)
-    assert time.monotonic() - start < 60
+    # rank 0 returns at once; on a loaded machine it may still be starting after 10 s
+    with pytest.raises(TimeoutError, match=r'_rank1_hangs: ranks \[(0, )?1\] of 2 still '
+                       r'running after 10 s \(killed\)'):
+        spawn_and_join(_rank1_hangs, (), 2, timeout=10)
+    assert time.monotonic() - start < 90

@@ -13,8 +13,10 @@ warm-up of each:
 
 and the same for ``encode_regions`` with ``--boxes`` boxes per image. Reported: images/s of
 each, the ratio batched / one-by-one (median over ``--repeats``), the max |diff| between
-the two results, and where the batched time goes (decoding + NaFlex resize/patchify, which
-batching cannot speed up, vs the model forward). The model is a random ``--size`` FG-CLIP 2
+the two results, where the batched time goes (decoding + NaFlex resize/patchify, which
+batching cannot speed up, vs the model forward), and the bound: the same number of
+images of one shape (256 and 1024 patches, so no padding and no decoding) in one forward
+vs one forward each -- the most batching can give the forward on this machine. The model is a random ``--size`` FG-CLIP 2
 (no weights are needed to time it).
 """
 import argparse
@@ -104,6 +106,25 @@ def preprocessing_seconds(paths: list, patch_size: int) -> float:
     return time.perf_counter() - start
 
 
+def forward_bound(model, batch_size: int, num_patches: int, repeats: int) -> float:
+    """The most batching can give the model forward here: ``batch_size`` images of one
+    shape (``num_patches`` patches, no padding at all) as one forward vs one forward each;
+    returns the ratio (median over ``repeats``)."""
+    vision = model.vision_backbone
+    side = int(num_patches ** 0.5)
+    dims = 3 * int(vision.patch_size) ** 2
+    pixels = torch.randn(batch_size, side * side, dims)
+    mask = torch.ones(batch_size, side * side, dtype=torch.bool)
+    shapes = torch.tensor([[side, side]] * batch_size)
+    one = lambda: [model.get_image_features(pixels[i:i + 1], mask[i:i + 1],  # noqa: E731
+                                            shapes[i:i + 1]) for i in range(batch_size)]
+    many = lambda: model.get_image_features(pixels, mask, shapes)  # noqa: E731
+    with torch.no_grad():
+        one(), many()
+        ratios = [timed(one)[0] / timed(many)[0] for _ in range(repeats)]
+    return statistics.median(ratios)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     from fgclip2_mm.apis import encode_images, encode_regions
@@ -148,6 +169,10 @@ def main(argv=None) -> int:
         print(f'decode + NaFlex patchify alone: {args.images / pre:.1f} images/s '
               f'({100 * pre / med["batched"]:.0f}% of the batched regions run); the rest is '
               'the model forward')
+        for patches in (256, 1024):
+            ratio = forward_bound(model, args.batch_size, patches, args.repeats)
+            print(f'bound: {args.batch_size} images of {patches} patches (one shape, no '
+                  f'padding, no decoding) in one forward: {ratio:.2f}x one forward each')
     return 0
 
 
