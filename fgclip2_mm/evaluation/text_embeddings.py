@@ -20,9 +20,12 @@ import torch
 import torch.nn.functional as F
 
 from fgclip2_mm.datasets.tokenization import WALK_TYPES, FGCLIP2Tokenizer
+from fgclip2_mm.text import default_cache_dir
 
 TOKENIZER_FILES = ('tokenizer.json', 'tokenizer.model', 'tokenizer_config.json',
                    'special_tokens_map.json', 'added_tokens.json')
+#: ``cache_dir`` default meaning :func:`fgclip2_mm.text.default_cache_dir` (``$FGCLIP2_MM_CACHE``
+#: honoured, read when the cache is built).
 DEFAULT_CACHE_DIR = osp.join('~', '.cache', 'fgclip2_mm', 'text_embeddings')
 _TOKENIZER_DIGESTS: Dict[tuple, str] = {}
 
@@ -72,10 +75,14 @@ class TextEmbeddingCache:
     """Vocabulary embeddings on disk, one safetensors file per key.
 
     Args:
-        cache_dir (str, optional): Folder; ``None`` disables the cache.
+        cache_dir (str, optional): Folder; ``None`` disables the cache. Defaults to
+            :data:`DEFAULT_CACHE_DIR`: ``$FGCLIP2_MM_CACHE/text_embeddings`` when that is
+            set, else ``~/.cache/fgclip2_mm/text_embeddings``.
     """
 
     def __init__(self, cache_dir: Optional[str] = DEFAULT_CACHE_DIR) -> None:
+        if cache_dir == DEFAULT_CACHE_DIR:
+            cache_dir = default_cache_dir()
         self.cache_dir = None if cache_dir is None else osp.expanduser(str(cache_dir))
 
     def path(self, key: str) -> Optional[str]:

@@ -4,6 +4,7 @@ matplotlib's default font (DejaVu Sans) has no CJK glyphs, so Chinese labels com
 empty boxes; :func:`find_cjk_font` finds a system font that has them (Noto Sans CJK, Source
 Han, WenQuanYi, Droid Sans Fallback, AR PL, ...).
 """
+import functools
 import os.path as osp
 from typing import Optional
 
@@ -24,11 +25,17 @@ def draws_text(path: str, text: str) -> bool:
 def find_cjk_font(font_path: Optional[str] = None) -> Optional[str]:
     """Path of a font with Chinese glyphs: ``font_path`` if given (checked), else the first
     system font that has them, else None."""
-    from matplotlib import font_manager
     if font_path is not None:
         if not osp.isfile(font_path) or not draws_text(font_path, _PROBE):
             raise ValueError(f'font_path={font_path!r} is not a font file with Chinese glyphs')
         return font_path
+    return _system_cjk_font()
+
+
+@functools.lru_cache(maxsize=1)
+def _system_cjk_font() -> Optional[str]:
+    """The first system font with Chinese glyphs (scanned once per process)."""
+    from matplotlib import font_manager
     hints = ('cjk', 'han', 'wqy', 'wenquanyi', 'droidsansfallback', 'uming', 'ukai', 'simhei',
              'simsun', 'msyh', 'pingfang', 'heiti', 'notosanssc', 'notoserifsc')
     fonts = sorted(font_manager.findSystemFonts(), key=lambda p: not any(

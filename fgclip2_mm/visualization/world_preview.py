@@ -13,19 +13,13 @@ from PIL import Image, ImageDraw, ImageFont
 
 _PALETTE = [(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180),
             (70, 240, 240), (240, 50, 230), (128, 128, 0), (0, 0, 128), (170, 110, 40)]
-_CJK_FONT_CANDIDATES = (
-    '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc',
-    '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc',
-    '/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf',
-)
 
 
 def load_font(size: int = 12) -> ImageFont.ImageFont:
     """A font for labels: a CJK-capable one when installed, else Pillow's default."""
-    for path in _CJK_FONT_CANDIDATES:
-        if osp.isfile(path):
-            return ImageFont.truetype(path, size)
-    return ImageFont.load_default(size=size)
+    from .fonts import find_cjk_font
+    path = find_cjk_font()
+    return ImageFont.truetype(path, size) if path else ImageFont.load_default(size=size)
 
 
 def draw_annotated_image(image: Image.Image,

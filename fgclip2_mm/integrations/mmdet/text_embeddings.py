@@ -25,7 +25,7 @@ from typing import List, Optional, Sequence, Union
 import torch
 import torch.nn.functional as F
 
-from .utils import contains_cjk
+from fgclip2_mm.text import CACHE_ENV, contains_cjk, default_cache_dir  # noqa: F401
 
 LANGUAGES = ('en', 'zh', 'en+zh', 'auto')
 #: ``'plain'``: ``_`` -> space, prompts lower-cased (our default). ``'vild'``: F-ViT's
@@ -49,7 +49,6 @@ def display_name(name: str, style: str = 'plain', lang: str = 'en') -> str:
     return name.replace('_', ' ')
 TEMPLATE_DIR = osp.join(osp.dirname(__file__), 'templates')
 DEFAULT_TEMPLATES = dict(en='ovd_en', zh='ovd_zh')
-CACHE_ENV = 'FGCLIP2_MM_CACHE'
 
 
 def load_templates(spec: Union[str, Sequence[str]]) -> List[str]:
@@ -95,12 +94,6 @@ def checkpoint_arch(folder: str) -> dict:
     """
     from fgclip2_mm.models.utils.checkpoint_folder import read_folder_config
     return read_folder_config(os.fspath(folder))[2]  # cached: shared with the backbone's read
-
-
-def default_cache_dir() -> str:
-    """``$FGCLIP2_MM_CACHE/text_embeddings`` or ``~/.cache/fgclip2_mm/text_embeddings``."""
-    root = os.environ.get(CACHE_ENV) or osp.join(osp.expanduser('~'), '.cache', 'fgclip2_mm')
-    return osp.join(root, 'text_embeddings')
 
 
 class FGCLIP2TextEmbedder:

@@ -6,9 +6,9 @@ from typing import Iterator, List, Sequence, Union
 
 from mmengine.registry import DefaultScope, Registry
 
+from fgclip2_mm.text import contains_cjk  # noqa: F401  (the package's one CJK test)
+
 HOST_SCOPE = 'mmdet'
-# CJK Unified Ideographs (+ extension A), compatibility ideographs, CJK punctuation.
-_CJK = re.compile('[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]')
 
 
 @contextmanager
@@ -29,11 +29,6 @@ def build_host(cfg: dict, registry: Registry, **default_args):
     cfg = copy.deepcopy(cfg)
     cfg.setdefault('_scope_', HOST_SCOPE)
     return registry.build(cfg, default_args=default_args or None)
-
-
-def contains_cjk(text: str) -> bool:
-    """True when ``text`` holds a Chinese (CJK) character."""
-    return bool(_CJK.search(text))
 
 
 def parse_vocabulary(texts: Union[str, Sequence[str]]) -> List[str]:

@@ -17,8 +17,8 @@ from typing import List, Optional, Tuple, Union
 import torch
 import torch.nn.functional as F
 
-from fgclip2_mm.evaluation.text_embeddings import (DEFAULT_CACHE_DIR, TextEmbeddingCache,
-                                                   vocabulary_embeddings)
+from fgclip2_mm.evaluation.text_embeddings import TextEmbeddingCache, vocabulary_embeddings
+from fgclip2_mm.text import default_cache_dir
 from .vocabulary import ClassVocabulary, load_templates
 
 
@@ -29,8 +29,9 @@ class ClassTextEmbedder:
         templates (dict, optional): ``{'en': spec, 'zh': spec}`` (see
             :func:`~.vocabulary.load_templates`). Defaults to ``seg_en`` / ``seg_zh``.
         walk_type (str): Text walk. Defaults to ``'box'``.
-        cache_dir (str | bool, optional): Disk cache folder; None for the evaluation
-            package's default (``~/.cache/fgclip2_mm/text_embeddings``), False for none.
+        cache_dir (str | bool, optional): Disk cache folder; None for the package default
+            (:func:`fgclip2_mm.text.default_cache_dir`: ``$FGCLIP2_MM_CACHE`` honoured),
+            False for none.
         batch_size (int): Prompts per text-tower pass. Defaults to 256.
     """
 
@@ -46,7 +47,7 @@ class ClassTextEmbedder:
             raise ValueError(f'templates keys must be "en" and/or "zh", got {unknown}')
         self.templates = {lang: load_templates(s) for lang, s in spec.items()}
         self.walk_type = walk_type
-        folder = DEFAULT_CACHE_DIR if cache_dir is None else cache_dir
+        folder = default_cache_dir() if cache_dir is None else cache_dir
         self.cache = TextEmbeddingCache(None if folder is False else osp.expanduser(folder))
         self.batch_size = int(batch_size)
 

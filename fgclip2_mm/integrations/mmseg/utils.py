@@ -1,7 +1,6 @@
 """Small helpers of the mmseg glue: host-scope building, script detection, NaFlex sizing."""
 import copy
 import math
-import re
 from contextlib import contextmanager
 from typing import Iterator, Tuple, Union
 
@@ -9,14 +8,13 @@ import torch
 import torch.nn.functional as F
 from mmengine.registry import DefaultScope, Registry
 
+from fgclip2_mm.text import contains_cjk  # noqa: F401  (the package's one CJK test)
 from fgclip2_mm.utils.naflex import (get_image_size_for_max_num_patches,
                                                    select_patch_budget)
 
 HOST_SCOPE = 'mmseg'
 #: ``patch_budget`` modes besides a plain int (see :func:`naflex_grid`).
 BUDGET_MODES = ('dynamic', 'native')
-# CJK Unified Ideographs (+ extension A), compatibility ideographs, CJK punctuation.
-_CJK = re.compile('[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]')
 
 
 @contextmanager
@@ -37,11 +35,6 @@ def build_host(cfg: dict, registry: Registry, **default_args):
     cfg = copy.deepcopy(cfg)
     cfg.setdefault('_scope_', HOST_SCOPE)
     return registry.build(cfg, default_args=default_args or None)
-
-
-def contains_cjk(text: str) -> bool:
-    """True when ``text`` holds a Chinese (CJK) character or full-width punctuation."""
-    return bool(_CJK.search(text))
 
 
 def check_patch_budget(budget: Union[int, str]) -> Union[int, str]:

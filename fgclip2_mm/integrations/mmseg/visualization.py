@@ -1,50 +1,22 @@
 """Colourised segmentation overlays with a legend, for English or Chinese class names.
 
-Chinese labels need a CJK font. :func:`find_cjk_font` looks for a common one (Noto CJK,
-WenQuanYi, Droid fallback, or whatever ``fc-list :lang=zh`` reports); without one the
+Chinese labels need a CJK font. :func:`~fgclip2_mm.visualization.fonts.find_cjk_font`
+looks for a system font with Chinese glyphs (the package's one font finder); without one the
 picture shows ``index: English name`` (or ``class <index>``) and :func:`save_overlay`
 writes the real names to a UTF-8 side file ``<picture>.labels.txt``.
 """
 import colorsys
 import os
 import os.path as osp
-import shutil
-import subprocess
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .utils import contains_cjk
+from fgclip2_mm.text import contains_cjk
+from fgclip2_mm.visualization.fonts import find_cjk_font
 
-CJK_FONT_CANDIDATES = (
-    '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc',
-    '/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc',
-    '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc',
-    '/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc',
-    '/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf',
-    '/System/Library/Fonts/PingFang.ttc',
-    'C:/Windows/Fonts/msyh.ttc',
-)
 LATIN_FONT_CANDIDATES = ('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', )
-
-
-def find_cjk_font() -> Optional[str]:
-    """Path of a font with Chinese glyphs, or None."""
-    for path in CJK_FONT_CANDIDATES:
-        if osp.isfile(path):
-            return path
-    if shutil.which('fc-list'):
-        try:
-            out = subprocess.run(['fc-list', ':lang=zh', 'file'], capture_output=True,
-                                 text=True, timeout=10, check=False).stdout
-        except (OSError, subprocess.SubprocessError):
-            return None
-        for line in out.splitlines():
-            path = line.split(':')[0].strip()
-            if osp.isfile(path):
-                return path
-    return None
 
 
 def _font(path: Optional[str], size: int):
