@@ -7,5 +7,5 @@ test_dataloader = dict(
         data_root='data/boxclass_cn/',
         ann_file='valid_category_data_total_zh.json',
         data_prefix=dict(img_path='images/'),
-        templates='none',
+        templates='plain',
         lang='zh'))

@@ -39,7 +39,7 @@ METRICS = {
     'hard_neg_acc_en': ('fgovd', 'en', 'fgovd_hard_en/acc'),
     'hard_neg_acc_zh': ('fgovd', 'zh', 'fgovd_hard_zh/acc'),
 }
-TEMPLATES = {'en': 'synthetic_en', 'zh': 'synthetic_zh'}
+TEMPLATES = {'en': 'synthetic_bare_en', 'zh': 'synthetic_bare_zh'}
 
 
 def config_path() -> str:

@@ -13,7 +13,7 @@ from fgclip2_mm.datasets.transforms.naflex import collate_naflex
 #: name -> (dataset config, metric config); data_root is set by :func:`task_configs`.
 TASKS = {
     'box_cls': (dict(type='FGCLIP2BoxClsDataset', ann_file='annotations/instances_val.json',
-                     vocabulary='colour_shape', templates='synthetic_en'),
+                     vocabulary='colour_shape', templates='synthetic_bare_en'),
                 dict(type='FGCLIP2BoxClsMetric', topk=(1, 5))),
     'fgovd': (dict(type='FGCLIP2FGOVDDataset', ann_file='annotations/fgovd_hard_en_val.jsonl'),
               dict(type='FGCLIP2FGOVDMetric')),
@@ -21,7 +21,7 @@ TASKS = {
                        ann_file='annotations/retrieval_short_en_val.json'),
                   dict(type='FGCLIP2RetrievalMetric', ks=(1, 5))),
     'image_cls': (dict(type='FGCLIP2ImageClsDataset', ann_file='annotations/cls_val.txt',
-                       classes='synthetic', templates='synthetic_en'),
+                       classes='synthetic', templates='synthetic_bare_en'),
                   dict(type='FGCLIP2ImageClsMetric', topk=(1, 5))),
 }
 FIELDS = ('pred_scores', 'image_embeds', 'text_embeds')

@@ -19,7 +19,7 @@ ANN = 'annotations/instances_val.json'
 
 def box_dataset(world, **kwargs):
     cfg = dict(ann_file=ANN, data_root=world, vocabulary='colour_shape',
-               templates='synthetic_en')
+               templates='synthetic_bare_en')
     cfg.update(kwargs)
     return FGCLIP2BoxClsDataset(**cfg)
 
@@ -113,7 +113,7 @@ def test_failed_images_are_counted_not_dropped(eval_world, tmp_path, tiny_model)
     num_missing = sum(a['image_id'] == coco['images'][1]['id'] for a in coco['annotations'])
     (tmp_path / 'inst.json').write_text(json.dumps(coco))
     cfg = dict(type='FGCLIP2BoxClsDataset', ann_file=str(tmp_path / 'inst.json'),
-               data_root=eval_world, vocabulary='colour_shape', templates='synthetic_en')
+               data_root=eval_world, vocabulary='colour_shape', templates='synthetic_bare_en')
     with pytest.raises(FileNotFoundError, match='record 1 .*missing.jpg'):
         evaluate_zero_shot(tiny_model, [dict(dataset=cfg, metric=dict(type='FGCLIP2BoxClsMetric',
                                                                       topk=(1, 176)))],

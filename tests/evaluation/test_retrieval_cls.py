@@ -96,7 +96,7 @@ def test_retrieval_matches_brute_force(eval_world, tiny_model, kind, walk):
 def test_image_cls_list_file_and_synthetic_classes(eval_world, tiny_model):
     for lang, names in (('en', CATEGORY_NAMES), ('zh', CATEGORY_NAMES_ZH)):
         ds = FGCLIP2ImageClsDataset(ann_file='annotations/cls_val.txt', data_root=eval_world,
-                                    classes='synthetic', templates=f'synthetic_{lang}',
+                                    classes='synthetic', templates=f'synthetic_bare_{lang}',
                                     lang=lang)
         assert ds.metainfo['classes'] == tuple(names)
     lines = open(osp.join(eval_world, 'annotations', 'cls_val.txt')).read().split()
@@ -104,7 +104,7 @@ def test_image_cls_list_file_and_synthetic_classes(eval_world, tiny_model):
     out = evaluate_zero_shot(
         tiny_model, [dict(dataset=dict(type='FGCLIP2ImageClsDataset',
                                        ann_file='annotations/cls_val.txt', data_root=eval_world,
-                                       classes='synthetic', templates='synthetic_en'),
+                                       classes='synthetic', templates='synthetic_bare_en'),
                           metric=dict(type='FGCLIP2ImageClsMetric', topk=(1, 16)))],
         osp.join(eval_world, 'tokenizer'), cache_dir=None)
     assert out['zeroshot_cls/top16'] == 1.0 and out['zeroshot_cls/num_images'] == len(ds)

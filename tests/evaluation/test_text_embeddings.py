@@ -74,10 +74,10 @@ def test_class_weight_is_normalised_mean_and_cached(eval_world, tiny_model, tmp_
 
 
 def test_templates_are_validated():
-    from fgclip2_mm.datasets.eval import resolve_templates
-    assert len(resolve_templates('imagenet_en')) == 80
-    assert resolve_templates('none') == ('{}', )
-    with pytest.raises(ValueError, match='expected one of'):
-        resolve_templates('imagenet_fr')
+    from fgclip2_mm.text import load_templates
+    assert len(load_templates('imagenet_en')) == 80
+    assert load_templates('plain') == ['{}']
+    with pytest.raises(ValueError, match='built-in sets'):
+        load_templates('imagenet_fr')
     with pytest.raises(ValueError, match='exactly one'):
-        resolve_templates(['a photo'])
+        load_templates(['a photo'])

@@ -87,7 +87,7 @@ def test_zero_shot_batch_needs_a_head(eval_world):
     torch.manual_seed(0)
     model = FGCLIP2(arch='tiny').eval()
     ds = FGCLIP2BoxClsDataset(ann_file='annotations/instances_val.json', data_root=eval_world,
-                              vocabulary='colour_shape', templates='synthetic_en')
+                              vocabulary='colour_shape', templates='synthetic_bare_en')
     batch = pseudo_collate([ds[0]])
     with pytest.raises(ValueError, match='zero_shot_head'):
         model.test_step(batch)

@@ -151,7 +151,7 @@ def test_novel_classes_never_receive_a_target_or_a_gradient(ckpt, cache_dir, mon
 def test_vocabulary_swaps_and_languages(ckpt, cache_dir):
     det = build(ckpt, cache_dir).eval()
     keys = set(det.state_dict())
-    embedder = FGCLIP2TextEmbedder(ckpt, templates=dict(en='synthetic_en', zh='synthetic_zh'),
+    embedder = FGCLIP2TextEmbedder(ckpt, templates=dict(en='synthetic_mixed_en', zh='synthetic_mixed_zh'),
                                    cache_dir=cache_dir)
     det.set_vocabulary(['红色的圆形', 'blue square'], language='auto')
     embeds = det.roi_head.bbox_head.fc_cls.class_embeds
@@ -208,7 +208,7 @@ def test_background_is_the_text_of_background_or_learned(ckpt, cache_dir):
     assert cls.background == 'text'
     assert 'bg_embed' not in dict(det.named_parameters(recurse=True)) and not any(
         n.endswith('bg_embed') for n, _ in det.named_parameters())
-    embedder = FGCLIP2TextEmbedder(ckpt, templates=dict(en='synthetic_en', zh='synthetic_zh'),
+    embedder = FGCLIP2TextEmbedder(ckpt, templates=dict(en='synthetic_mixed_en', zh='synthetic_mixed_zh'),
                                    cache_dir=cache_dir)
     torch.testing.assert_close(cls.bg_embed, embedder.encode(['background'], 'en')[0])
     det.set_vocabulary(CLASSES, classes_zh=VOCAB['classes_zh'], language='zh')

@@ -16,7 +16,7 @@ from fgclip2_mm.integrations.mmseg.vocabulary import (ClassVocabulary,  # noqa: 
                                                       read_class_file, resolve_vocabulary,
                                                       split_synonyms)
 
-TEMPLATES = dict(en='synthetic_en', zh='synthetic_zh')
+TEMPLATES = dict(en='synthetic_size_en', zh='synthetic_size_zh')
 
 
 @pytest.fixture(scope='module')

@@ -25,7 +25,7 @@ val_dataloader = dict(
         data_root='data/synthetic/',
         ann_file='annotations/instances_val.json',
         vocabulary='colour_shape',
-        templates='synthetic_en',
+        templates='synthetic_bare_en',
         lang='en',
         pipeline=synthetic_val_pipeline))
 val_evaluator = dict(type='fgclip2_mm.FGCLIP2BoxClsMetric')

@@ -5,5 +5,5 @@ test_dataloader = dict(
     dataset=dict(
         ann_file='annotations/instances_val.json',
         vocabulary='colour_shape',
-        templates='synthetic_en',
+        templates='synthetic_bare_en',
         lang='en'))

@@ -3,4 +3,4 @@
 _base_ = ['./_base_/zeroshot_cls.py']
 test_dataloader = dict(
     dataset=dict(ann_file='annotations/cls_val.txt', classes='synthetic',
-                 templates='synthetic_en', lang='en'))
+                 templates='synthetic_bare_en', lang='en'))

@@ -7,11 +7,10 @@ from .fgovd_dataset import FGCLIP2FGOVDDataset
 from .image_cls_dataset import FGCLIP2ImageClsDataset
 from .retrieval_dataset import FGCLIP2RetrievalDataset
 from .retrieval_formats import FORMATS as RETRIEVAL_FORMATS
-from .templates import TEMPLATE_SETS, resolve_templates
 from .vocabularies import colour_shape_vocabulary
 
 __all__ = [
     'FGCLIP2EvalDataset', 'FGCLIP2BoxClsDataset', 'FGCLIP2FGOVDDataset',
     'FGCLIP2RetrievalDataset', 'FGCLIP2ImageClsDataset', 'RETRIEVAL_FORMATS',
-    'DEFAULT_EVAL_PIPELINE', 'TEMPLATE_SETS', 'resolve_templates', 'colour_shape_vocabulary'
+    'DEFAULT_EVAL_PIPELINE', 'colour_shape_vocabulary'
 ]

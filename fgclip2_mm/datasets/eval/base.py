@@ -22,8 +22,8 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from fgclip2_mm.structures import FGCLIP2DataSample
+from fgclip2_mm.text import load_templates
 from ..tokenization import WALK_TYPES
-from .templates import resolve_templates
 
 ON_ERROR = ('raise', 'count')
 LANGS = ('en', 'zh')
@@ -46,7 +46,7 @@ class FGCLIP2EvalDataset(BaseDataset):
         lowercase (bool): Lower-case the texts before tokenisation.
         templates (str | Sequence[str], optional): Prompt templates (classification tasks):
             a list, or the name of a bundled list (see
-            :func:`~fgclip2_mm.datasets.eval.templates.resolve_templates`).
+            :func:`fgclip2_mm.text.load_templates`).
         on_error (str): ``'raise'`` or ``'count'`` (see the module docstring).
         pipeline (Sequence[dict], optional): Defaults to :data:`DEFAULT_EVAL_PIPELINE`.
         **kwargs: ``data_root``, ``data_prefix`` (``dict(img_path=...)``), ``indices``,
@@ -79,7 +79,7 @@ class FGCLIP2EvalDataset(BaseDataset):
         meta = dict(eval_task=self.TASK, lang=lang, text_walk=text_walk,
                     lowercase=bool(lowercase))
         if templates is not None:
-            meta['templates'] = resolve_templates(templates)
+            meta['templates'] = tuple(load_templates(templates))
         # Applied in full_init: string values passed as ``metainfo`` would be tried as files.
         self._eval_meta = meta
         pipeline = copy.deepcopy(list(DEFAULT_EVAL_PIPELINE if pipeline is None else pipeline))

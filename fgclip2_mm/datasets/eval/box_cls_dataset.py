@@ -44,7 +44,7 @@ class FGCLIP2BoxClsDataset(FGCLIP2EvalDataset):
 
     * ``'categories'``: one class per entry of ``categories`` in file order (the
       reference's ``coco.cats`` order): COCO-80, LVIS-1203 (``replace_underscores=True``),
-      BoxClass-CN-566 (raw Chinese names, ``templates='none'``).
+      BoxClass-CN-566 (raw Chinese names, ``templates='plain'``).
     * ``'colour_shape'``: the synthetic world's colour x shape phrases in ``lang``
       (:func:`~.vocabularies.colour_shape_vocabulary`, shapes from the file's
       ``categories``); a box's label is the (colour, shape) of its annotation's

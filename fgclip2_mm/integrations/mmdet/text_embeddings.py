@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 
 from fgclip2_mm.text import CACHE_ENV, contains_cjk, default_cache_dir  # noqa: F401
+from fgclip2_mm.text import templates as text_templates
+from fgclip2_mm.text.templates import ARTICLE
 
 LANGUAGES = ('en', 'zh', 'en+zh', 'auto')
 #: ``'plain'``: ``_`` -> space, prompts lower-cased (our default). ``'vild'``: F-ViT's
@@ -33,7 +35,6 @@ LANGUAGES = ('en', 'zh', 'en+zh', 'auto')
 #: ``/`` -> `` or ``, lower-case, trailing ``.`` dropped) on English names, prompts kept
 #: as written (F-ViT does not lower-case them: "There is a ...", "This is a ...").
 NAME_STYLES = ('plain', 'vild')
-ARTICLE = '{article}'
 
 
 def article(name: str) -> str:
@@ -47,39 +48,13 @@ def display_name(name: str, style: str = 'plain', lang: str = 'en') -> str:
     if style == 'vild' and lang == 'en':
         return name.replace('_', ' ').replace('/', ' or ').lower().rstrip('.')
     return name.replace('_', ' ')
-TEMPLATE_DIR = osp.join(osp.dirname(__file__), 'templates')
 DEFAULT_TEMPLATES = dict(en='ovd_en', zh='ovd_zh')
 
 
 def load_templates(spec: Union[str, Sequence[str]]) -> List[str]:
-    """Templates from a built-in set name (``'ovd_en'``, ``'ovd_zh'``, ``'synthetic_en'``,
-    ``'synthetic_zh'``), a text file (one template per line, ``#`` comments) or a list.
-
-    Raises:
-        ValueError: Unknown set or missing file (the message lists the built-in sets), an
-            empty set, or a template without exactly one ``'{}'``.
-    """
-    if isinstance(spec, str):
-        path = spec if osp.isfile(spec) else osp.join(TEMPLATE_DIR, f'{spec}.txt')
-        if not osp.isfile(path):
-            builtin = sorted(f[:-4] for f in os.listdir(TEMPLATE_DIR) if f.endswith('.txt'))
-            raise ValueError(f'templates {spec!r} is neither a file nor a built-in set; '
-                             f'built-in sets: {builtin}')
-        with open(path, encoding='utf-8') as f:
-            lines = [line.strip() for line in f]
-        templates = [line for line in lines if line and not line.startswith('#')]
-        source = path
-    else:
-        templates, source = [str(t) for t in spec], 'the template list'
-    if not templates:
-        raise ValueError(f'no template in {source}')
-    for t in templates:
-        if t.count('{}') != 1:
-            raise ValueError(f'template {t!r} in {source} must contain exactly one "{{}}"')
-        if '{' in t.replace('{}', '').replace(ARTICLE, ''):
-            raise ValueError(f'template {t!r} in {source}: only "{{}}" (the name) and '
-                             f'"{ARTICLE}" may be in braces')
-    return templates
+    """:func:`fgclip2_mm.text.load_templates` with F-ViT's ``{article}`` allowed (built-in
+    sets: ``ovd_en``, ``ovd_zh``, ``vild_en``, ``synthetic_mixed_en`` / ``_zh``, ...)."""
+    return text_templates.load_templates(spec, placeholders=(ARTICLE, ))
 
 
 def checkpoint_arch(folder: str) -> dict:

@@ -6,7 +6,7 @@ from typing import Optional
 
 from fgclip2_mm.testing import synthetic_world, write_tiny_checkpoint  # noqa: F401
 
-SYNTHETIC_TEMPLATES = dict(en='synthetic_en', zh='synthetic_zh')
+SYNTHETIC_TEMPLATES = dict(en='synthetic_size_en', zh='synthetic_size_zh')
 TINY_HEAD = dict(embed_dims=16, guidance_dims=8, text_guidance_dims=8, num_blocks=1,
                  decoder_dims=(8, ), decoder_guidance_dims=(8, ))
 #: A CPU-sized :class:`FGCLIP2CATSegHead` (CAT-Seg's aggregator, two stages, pad_len 8).

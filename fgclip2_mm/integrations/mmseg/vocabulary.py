@@ -20,11 +20,10 @@ import os.path as osp
 import re
 from typing import Dict, List, Optional, Sequence, Union
 
-from .utils import contains_cjk
+from fgclip2_mm.text import contains_cjk, load_templates  # noqa: F401  (one loader)
 
 DATA_DIR = osp.join(osp.dirname(__file__), 'data')
 CLASS_DIR = osp.join(DATA_DIR, 'classes')
-TEMPLATE_DIR = osp.join(DATA_DIR, 'templates')
 LANGUAGES = ('en', 'zh', 'en+zh')
 DEFAULT_TEMPLATES = dict(en='seg_en', zh='seg_zh')
 _SPLIT = re.compile('[,\uff0c\u3001]')
@@ -76,37 +75,6 @@ def display_names(classes: Sequence[Synonyms]) -> List[str]:
         else:
             names.append(first)
     return names
-
-
-def load_templates(spec: Union[str, Sequence[str]]) -> List[str]:
-    """Templates from a built-in set (``'seg_en'``, ``'seg_zh'``, ``'synthetic_en'``,
-    ``'synthetic_zh'``, ``'synthetic_attr_en'``, ``'synthetic_attr_zh'``, ``'plain'``), a text
-    file (one per line, ``#`` comments) or a list.
-
-    Raises:
-        ValueError: Unknown set (the message lists the built-in ones), an empty set, or a
-            template without exactly one ``'{}'``.
-    """
-    if isinstance(spec, str):
-        path = spec if osp.isfile(spec) else osp.join(TEMPLATE_DIR, f'{spec}.txt')
-        if not osp.isfile(path):
-            known = sorted(f[:-4] for f in os.listdir(TEMPLATE_DIR) if f.endswith('.txt'))
-            raise ValueError(f'templates {spec!r} is neither a file nor a built-in set; '
-                             f'built-in sets: {known}')
-        with open(path, encoding='utf-8') as f:
-            templates = [ln.strip() for ln in f if ln.strip() and not ln.startswith('#')]
-        source = path
-    elif isinstance(spec, (list, tuple)):
-        templates, source = [str(t) for t in spec], 'the template list'
-    else:
-        raise ValueError(f'templates must be a set name, a file or a list, got {spec!r}')
-    if not templates:
-        raise ValueError(f'no template in {source}')
-    for template in templates:
-        if template.count('{}') != 1:
-            raise ValueError(f'template {template!r} in {source} must contain exactly one '
-                             '"{}"')
-    return templates
 
 
 def _names(spec, what: str) -> List[Synonyms]:

@@ -34,7 +34,7 @@ model = dict(
             text_embeddings=dict(
                 checkpoint=fgclip2_checkpoint,
                 tokenizer=tokenizer,
-                templates=dict(en='synthetic_en', zh='synthetic_zh'),
+                templates=dict(en='synthetic_mixed_en', zh='synthetic_mixed_zh'),
                 name_style='plain'))),
     # A world image holds 1-8 shapes: far fewer proposals and sampled RoIs than on COCO.
     train_cfg=dict(

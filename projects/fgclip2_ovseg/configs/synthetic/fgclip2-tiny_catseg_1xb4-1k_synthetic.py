@@ -10,7 +10,7 @@ model = dict(
     clip='work_dirs/quickstart/pretrain/model',
     tokenizer='data/synthetic/tokenizer',
     vocabulary=dict(world='data/synthetic'),  # the world's classes (world_meta.json)
-    templates=dict(en='synthetic_en', zh='synthetic_zh'),
+    templates=dict(en='synthetic_size_en', zh='synthetic_size_zh'),
     finetune='none',
     patch_budget=256,
     data_preprocessor=dict(size=(256, 256)),

@@ -8,7 +8,7 @@ model = dict(
     clip='work_dirs/quickstart/pretrain/model',
     tokenizer='data/synthetic/tokenizer',
     vocabulary=dict(world='data/synthetic'),  # the world's classes (world_meta.json)
-    templates=dict(en='synthetic_en', zh='synthetic_zh'),
+    templates=dict(en='synthetic_size_en', zh='synthetic_size_zh'),
     patch_budget=256,  # the pretraining's budget
     test_cfg=dict(mode='whole'))
 train_dataloader = None  # evaluation only
