@@ -5,8 +5,6 @@ pairs, mixtures), the bilingual batch sampler and the dataloader transforms (no 
 or mmseg import; transformers is imported only when a tokenizer is built). The synthetic
 world generator is a data *source*, not a dataset: it is :mod:`fgclip2_mm.synthetic_world`.
 """
-import importlib
-from typing import Any
 
 from .eval import *  # noqa: F401,F403
 from .eval import __all__ as _eval_all
@@ -20,15 +18,8 @@ from .tokenization import FGCLIP2Tokenizer
 from .transforms import *  # noqa: F401,F403
 from .transforms import __all__ as _transforms_all
 
-_LAZY_SUBMODULES = ('synthetic', )
-
 __all__ = [
     'FGCLIP2FineHARDDataset', 'FGCLIP2ChinesePairDataset', 'FGCLIP2DatasetMixture',
     'FGCLIP2BilingualBatchSampler', 'RecordIndex', 'BadRecordError', 'FGCLIP2Tokenizer'
 ] + list(_transforms_all) + list(_eval_all)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY_SUBMODULES:
-        return importlib.import_module(f'{__name__}.{name}')
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -14,7 +14,7 @@ from PIL import Image
 
 from fgclip2_mm.datasets import (FGCLIP2BilingualBatchSampler, FGCLIP2ChinesePairDataset,
                                  FGCLIP2DatasetMixture, FGCLIP2FineHARDDataset)
-from fgclip2_mm.datasets.synthetic import generate_world
+from fgclip2_mm.synthetic_world import generate_world
 
 FIELDS = {'img_path', 'sample_idx', 'lang', 'caption_short', 'caption_long', 'regions',
           'dataset_id'}

@@ -10,7 +10,7 @@ import pytest
 from mmengine.config import Config
 
 from fgclip2_mm.datasets import FGCLIP2ChinesePairDataset, FGCLIP2FineHARDDataset
-from fgclip2_mm.datasets.synthetic import generate_world
+from fgclip2_mm.synthetic_world import generate_world
 from fgclip2_mm.datasets.transforms import FGCLIP2SampleRegions
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

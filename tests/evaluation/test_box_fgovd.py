@@ -11,7 +11,7 @@ from PIL import Image
 
 from fgclip2_mm.apis import encode_regions, encode_texts
 from fgclip2_mm.datasets import FGCLIP2BoxClsDataset, FGCLIP2FGOVDDataset
-from fgclip2_mm.datasets.synthetic import CATEGORY_NAMES
+from fgclip2_mm.synthetic_world import CATEGORY_NAMES
 from fgclip2_mm.evaluation import FGCLIP2ZeroShotHead, attach_head, evaluate_zero_shot
 
 ANN = 'annotations/instances_val.json'

@@ -8,7 +8,7 @@ import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.evaluator import Evaluator
 
-from fgclip2_mm.datasets.transforms.naflex import PATCH_BUDGET_BUCKETS
+from fgclip2_mm.utils.naflex import PATCH_BUDGET_BUCKETS
 from fgclip2_mm.evaluation import FGCLIP2ZeroShotHead, attach_head, run_zero_shot_tasks
 from fgclip2_mm.models import FGCLIP2
 from fgclip2_mm.models.data_preprocessors import FGCLIP2DataPreprocessor

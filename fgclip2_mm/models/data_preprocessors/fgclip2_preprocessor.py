@@ -9,7 +9,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 from mmengine.model import BaseDataPreprocessor
 
-from ...datasets.transforms.naflex import PATCH_BUDGET_BUCKETS, collate_naflex
+from ...utils.naflex import PATCH_BUDGET_BUCKETS, collate_naflex
 from ...registry import MODELS
 from ...structures.batch_keys import IMAGE_KEYS, PREPROCESS_SLOT_KEYS, PREPROCESS_TEXT_KEYS
 
