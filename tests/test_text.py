@@ -3,7 +3,7 @@ import os.path as osp
 
 import pytest
 
-from fgclip2_mm.evaluation.text_embeddings import TextEmbeddingCache
+from fgclip2_mm.text.embeddings import TextEmbeddingCache
 from fgclip2_mm.text import CACHE_ENV, contains_cjk, default_cache_dir
 
 

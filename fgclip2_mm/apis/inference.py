@@ -105,7 +105,7 @@ def run_batched(model, items: list, fn: Callable, batch_size: int = DEFAULT_BATC
 def _tokenizer(tokenizer, model, lowercase: bool = True):
     """A tokenizer object; one built from a folder pads to the model's own walk lengths."""
     if is_path(tokenizer):
-        from fgclip2_mm.datasets.tokenization import FGCLIP2Tokenizer
+        from fgclip2_mm.text.tokenization import FGCLIP2Tokenizer
         text = model.text_encoder
         return FGCLIP2Tokenizer(tokenizer, lowercase=lowercase, short_length=text.max_len,
                                 long_length=text.long_len)
@@ -190,7 +190,7 @@ def encode_texts(model,
     if not normalize:
         raise ValueError('cache_dir needs normalize=True (the cache holds L2-normalised '
                          'embeddings)')
-    from fgclip2_mm.evaluation.text_embeddings import TextEmbeddingCache, vocabulary_embeddings
+    from fgclip2_mm.text.embeddings import TextEmbeddingCache, vocabulary_embeddings
     lowercase = getattr(tokenizer, 'lowercase', True)
     tok = _tokenizer(tokenizer, model, lowercase=False)
     return vocabulary_embeddings(model, tok, texts, ('{}', ), walk=walk_type, lang='texts',

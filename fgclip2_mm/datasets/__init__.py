@@ -14,7 +14,7 @@ from .mixture import FGCLIP2DatasetMixture
 from .record_index import RecordIndex
 from .record_validation import BadRecordError
 from .samplers import FGCLIP2BilingualBatchSampler
-from .tokenization import FGCLIP2Tokenizer
+from fgclip2_mm.text.tokenization import FGCLIP2Tokenizer
 from .transforms import *  # noqa: F401,F403
 from .transforms import __all__ as _transforms_all
 

@@ -30,7 +30,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from fgclip2_mm.datasets.tokenization import WALK_TYPES
+from fgclip2_mm.text.tokenization import WALK_TYPES
 from fgclip2_mm.models.backbones.layers import run_layers
 from fgclip2_mm.models.utils.region_features import normalized_boxes_to_grid, roi_align_1x1
 from .runtime import META_FILE

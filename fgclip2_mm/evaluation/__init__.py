@@ -12,8 +12,8 @@ from .functional import (first_relevant_ranks, positive_wins, recall_at_k, targe
 from .loop import attach_head, run_zero_shot_tasks, unwrap_model
 from .metrics import (FGCLIP2BoxClsMetric, FGCLIP2FGOVDMetric, FGCLIP2ImageClsMetric,
                       FGCLIP2IndexedMetric, FGCLIP2RetrievalMetric)
-from .text_embeddings import (TextEmbeddingCache, encode_text_list, tokenizer_digest,
-                              vocabulary_embeddings, vocabulary_key, weights_digest)
+from fgclip2_mm.text.embeddings import (TextEmbeddingCache, encode_text_list, tokenizer_digest,
+                                        vocabulary_embeddings, vocabulary_key, weights_digest)
 from .zero_shot_head import FGCLIP2ZeroShotHead
 
 __all__ = [

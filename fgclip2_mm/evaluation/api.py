@@ -13,7 +13,7 @@ from mmengine.evaluator import Evaluator
 from fgclip2_mm.registry import DATASETS, METRICS
 from fgclip2_mm.utils.build import build_owned
 from .loop import run_zero_shot_tasks
-from .text_embeddings import DEFAULT_CACHE_DIR
+from fgclip2_mm.text.embeddings import DEFAULT_CACHE_DIR
 from .zero_shot_head import FGCLIP2ZeroShotHead
 
 

@@ -26,7 +26,7 @@ image_cls     ``pred_scores`` (C,): image-class cosine
 
 Class weights (``box_cls``, ``image_cls``) are computed once per task, on its first batch
 (templates, walk, language and lower-casing from the metainfo), and cached on disk
-(:mod:`fgclip2_mm.evaluation.text_embeddings`). Texts are tokenised here, in the main
+(:mod:`fgclip2_mm.text.embeddings`). Texts are tokenised here, in the main
 process, with the benchmark's walk and casing. Samples flagged ``load_failed`` get no
 prediction (metrics count them as wrong) but their texts are still encoded for retrieval.
 
@@ -48,9 +48,9 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 import torch.nn.functional as F
 
-from fgclip2_mm.datasets.tokenization import FGCLIP2Tokenizer
-from .text_embeddings import (DEFAULT_CACHE_DIR, TOKENIZER_FILES, TextEmbeddingCache,
-                              encode_text_list, vocabulary_embeddings)
+from fgclip2_mm.text.tokenization import FGCLIP2Tokenizer
+from fgclip2_mm.text.embeddings import (DEFAULT_CACHE_DIR, TOKENIZER_FILES, TextEmbeddingCache,
+                                        encode_text_list, vocabulary_embeddings)
 
 TASKS = ('box_cls', 'fgovd', 'retrieval', 'image_cls')
 VOCABULARY_TASKS = ('box_cls', 'image_cls')

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.evaluator import BaseMetric
 
-from fgclip2_mm.datasets.tokenization import FGCLIP2Tokenizer
+from fgclip2_mm.text.tokenization import FGCLIP2Tokenizer
 from fgclip2_mm.utils.naflex import collate_naflex
 
 #: name -> (dataset config, metric config); data_root is set by :func:`task_configs`.

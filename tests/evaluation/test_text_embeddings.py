@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from fgclip2_mm.datasets import FGCLIP2Tokenizer
-from fgclip2_mm.evaluation import text_embeddings as te
+from fgclip2_mm.text import embeddings as te
 
 KEY_ARGS = dict(weights='w', classes=['red circle'], templates=['a {}'], lang='en',
                 walk='box', tokenizer='t', lowercase=True)

@@ -194,7 +194,7 @@ def test_vild_templates_as_fvit_forms_them(ckpt, tmp_path):
     assert embedder.prompts('Ferris_wheel', 'en')[0] == 'There is a ferris wheel in the scene.'
     assert embedder.prompts('bowl/dish.', 'en')[1] == 'There is the bowl or dish in the scene.'
 
-    from fgclip2_mm.evaluation.text_embeddings import encode_text_list
+    from fgclip2_mm.text.embeddings import encode_text_list
     names = ['umbrella', 'bus', 'Ferris_wheel']  # both articles, one upper-case name
     got = embedder.encode(names, 'en')
     for row, name in zip(got, names):

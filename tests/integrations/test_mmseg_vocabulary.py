@@ -7,7 +7,7 @@ import torch
 
 pytest.importorskip('mmseg')
 
-from fgclip2_mm.datasets.tokenization import FGCLIP2Tokenizer  # noqa: E402
+from fgclip2_mm.text.tokenization import FGCLIP2Tokenizer  # noqa: E402
 from fgclip2_mm.integrations.mmseg.testing import (synthetic_world,  # noqa: E402
                                                    write_tiny_checkpoint)
 from fgclip2_mm.integrations.mmseg.text_embeddings import ClassTextEmbedder  # noqa: E402

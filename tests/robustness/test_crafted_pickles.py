@@ -15,7 +15,7 @@ from fgclip2_mm.apis import load_fgclip2
 from fgclip2_mm.datasets import FGCLIP2FineHARDDataset
 from fgclip2_mm.datasets.record_index import cache_stem
 from fgclip2_mm.engine import load_checkpoint_file
-from fgclip2_mm.evaluation.text_embeddings import TextEmbeddingCache
+from fgclip2_mm.text.embeddings import TextEmbeddingCache
 from fgclip2_mm.models.utils import arch_to_hf_config, get_arch
 
 

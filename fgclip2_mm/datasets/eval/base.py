@@ -23,7 +23,7 @@ from mmengine.logging import print_log
 
 from fgclip2_mm.structures import FGCLIP2DataSample
 from fgclip2_mm.text import load_templates
-from ..tokenization import WALK_TYPES
+from fgclip2_mm.text.tokenization import WALK_TYPES
 
 ON_ERROR = ('raise', 'count')
 LANGS = ('en', 'zh')

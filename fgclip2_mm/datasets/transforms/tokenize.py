@@ -7,7 +7,7 @@ import torch
 
 from ...registry import TRANSFORMS
 from ...structures.batch_keys import TEXT_FIELDS, tokenize_keys
-from ..tokenization import WALK_TYPES, FGCLIP2Tokenizer
+from fgclip2_mm.text.tokenization import WALK_TYPES, FGCLIP2Tokenizer
 
 
 def _parse_keys(keys: Mapping[str, Sequence[str]]) -> Dict[str, Tuple[str, str]]:

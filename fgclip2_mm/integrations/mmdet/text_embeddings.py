@@ -13,7 +13,7 @@ names as F-ViT does. Languages:
   gets the Chinese ones), for free-form, mixed vocabularies such as ``'红色的圆形 . square'``.
 
 The encoding and the disk cache are the evaluation package's
-(:func:`fgclip2_mm.evaluation.text_embeddings.vocabulary_embeddings` with a
+(:func:`fgclip2_mm.text.embeddings.vocabulary_embeddings` with a
 ``TextEmbeddingCache``: one safetensors file per text-tower weights, tokenizer, vocabulary,
 templates, language and walk), so a vocabulary costs one text-tower pass per machine and
 detection shares cache entries with the zero-shot evaluation.
@@ -121,7 +121,7 @@ class FGCLIP2TextEmbedder:
     def _load(self) -> None:
         if self._model is None:
             from fgclip2_mm.apis import load_fgclip2
-            from fgclip2_mm.datasets.tokenization import FGCLIP2Tokenizer
+            from fgclip2_mm.text.tokenization import FGCLIP2Tokenizer
             self._model = load_fgclip2(self.checkpoint)
             self._model.vision_backbone = None  # only the text tower is used: free the rest
             text = self._model.text_encoder  # pad to the tower's own position counts
@@ -138,8 +138,7 @@ class FGCLIP2TextEmbedder:
     def _prompted(self, names: Sequence[str], lang: str) -> torch.Tensor:
         """(C, D) prompt-ensembled embeddings of ``names`` with ``lang``'s templates; names
         are grouped by article when the templates hold ``{article}``."""
-        from fgclip2_mm.evaluation.text_embeddings import (TextEmbeddingCache,
-                                                           vocabulary_embeddings)
+        from fgclip2_mm.text.embeddings import TextEmbeddingCache, vocabulary_embeddings
         self._load()
         cache = TextEmbeddingCache(self.cache_dir) if self.cache_dir else None
         templates = self.templates[lang]

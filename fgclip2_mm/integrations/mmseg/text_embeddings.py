@@ -17,7 +17,7 @@ from typing import List, Optional, Tuple, Union
 import torch
 import torch.nn.functional as F
 
-from fgclip2_mm.evaluation.text_embeddings import TextEmbeddingCache, vocabulary_embeddings
+from fgclip2_mm.text.embeddings import TextEmbeddingCache, vocabulary_embeddings
 from fgclip2_mm.text import default_cache_dir
 from .vocabulary import ClassVocabulary, load_templates
 

@@ -174,7 +174,7 @@ class FGCLIP2OVSegmentorBase(BaseSegmentor):
             if self.tokenizer_dir is None:
                 raise ValueError('no tokenizer: pass tokenizer=<folder> (a checkpoint folder '
                                  'holds the tokenizer files)')
-            from fgclip2_mm.datasets.tokenization import FGCLIP2Tokenizer
+            from fgclip2_mm.text.tokenization import FGCLIP2Tokenizer
             text = self.clip.text_encoder
             self._tokenizer = FGCLIP2Tokenizer(self.tokenizer_dir, short_length=text.max_len,
                                                long_length=text.long_len)

@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Sequence
 import torch
 import torch.nn.functional as F
 
-from fgclip2_mm.datasets.tokenization import WALK_TYPES, FGCLIP2Tokenizer
+from fgclip2_mm.text.tokenization import WALK_TYPES, FGCLIP2Tokenizer
 from fgclip2_mm.text import default_cache_dir
 
 TOKENIZER_FILES = ('tokenizer.json', 'tokenizer.model', 'tokenizer_config.json',
