@@ -22,11 +22,11 @@ import sys
 from typing import Optional
 
 from mmengine.config import Config, DictAction
-from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import fgclip2_mm  # noqa: F401  (safe checkpoint loading on torch >= 2.6, registries)
+from fgclip2_mm.evaluation.loop import unwrap_model
 from fgclip2_mm.models.utils.checkpoint_folder import load_folder_into, read_checkpoint_folder
 from fgclip2_mm.models.vlms.build_from_folder import merge_folder_arch
 from fgclip2_mm.utils.cli import OneLineArgumentParser
@@ -76,8 +76,7 @@ def use_folder(cfg: Config, folder: str) -> None:
 def load_folder_weights(runner, folder: str) -> None:
     """Load a checkpoint folder into the runner's model, strictly (every key of the model
     from the folder, shapes checked; the folder path is named in any error)."""
-    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    load_folder_into(model, read_checkpoint_folder(folder))
+    load_folder_into(unwrap_model(runner.model), read_checkpoint_folder(folder))
 
 
 def add_outputs(cfg: Config, out: Optional[str], show_dir: Optional[str]) -> None:

@@ -27,15 +27,11 @@ from typing import Optional, Sequence
 import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 
 from fgclip2_mm.registry import HOOKS
+from fgclip2_mm.text import contains_cjk
 
 GOOD, BAD = (40, 200, 60), (220, 40, 40)
-
-
-def _needs_cjk(text: str) -> bool:
-    return any(ord(ch) > 0x2e7f for ch in text)
 
 
 @HOOKS.register_module()
@@ -97,7 +93,7 @@ class FGCLIP2ZeroShotVisHook(Hook):
         return self._fonts[cjk]
 
     def _label(self, draw, xy, text: str, colour) -> None:
-        font = self._font(_needs_cjk(text))
+        font = self._font(contains_cjk(text))
         x, y = xy
         left, top, right, bottom = draw.textbbox((x, y), text, font=font)
         y = max(0, y - (bottom - top) - 4)
@@ -109,8 +105,8 @@ class FGCLIP2ZeroShotVisHook(Hook):
                         outputs: Optional[Sequence] = None) -> None:
         if outputs is None or batch_idx % self.interval:
             return
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        head = getattr(model, 'zero_shot_head', None)
+        from fgclip2_mm.evaluation.loop import unwrap_model
+        head = getattr(unwrap_model(runner.model), 'zero_shot_head', None)
         meta = getattr(head, 'meta', None) or {}
         for sample in outputs:
             self._draw(sample, meta.get('classes') or ())

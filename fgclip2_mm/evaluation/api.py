@@ -11,9 +11,9 @@ from mmengine.dataset import pseudo_collate
 from mmengine.evaluator import Evaluator
 
 from fgclip2_mm.registry import DATASETS, METRICS
+from fgclip2_mm.text.embeddings import DEFAULT_CACHE_DIR
 from fgclip2_mm.utils.build import build_owned
 from .loop import run_zero_shot_tasks
-from fgclip2_mm.text.embeddings import DEFAULT_CACHE_DIR
 from .zero_shot_head import FGCLIP2ZeroShotHead
 
 

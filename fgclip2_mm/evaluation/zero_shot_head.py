@@ -48,13 +48,13 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 import torch.nn.functional as F
 
-from fgclip2_mm.text.tokenization import FGCLIP2Tokenizer
+from fgclip2_mm.structures.batch_keys import IMAGE_KEYS
 from fgclip2_mm.text.embeddings import (DEFAULT_CACHE_DIR, TOKENIZER_FILES, TextEmbeddingCache,
                                         encode_text_list, vocabulary_embeddings)
+from fgclip2_mm.text.tokenization import FGCLIP2Tokenizer
 
 TASKS = ('box_cls', 'fgovd', 'retrieval', 'image_cls')
 VOCABULARY_TASKS = ('box_cls', 'image_cls')
-IMAGE_KEYS = ('pixel_values', 'pixel_attention_mask', 'spatial_shapes')
 
 
 def _build_tokenizer(tokenizer) -> FGCLIP2Tokenizer:

@@ -6,8 +6,8 @@ from typing import Dict, Mapping, Optional, Sequence, Tuple
 import torch
 
 from ...registry import TRANSFORMS
-from ...structures.batch_keys import TEXT_FIELDS, tokenize_keys
 from fgclip2_mm.text.tokenization import WALK_TYPES, FGCLIP2Tokenizer
+from ...structures.batch_keys import TEXT_FIELDS, tokenize_keys
 
 
 def _parse_keys(keys: Mapping[str, Sequence[str]]) -> Dict[str, Tuple[str, str]]:
